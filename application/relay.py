@@ -1,0 +1,114 @@
+"""The relay: delivers whatever the outbox still holds, with exponential backoff.
+
+Every process may run one; claims are leases in the database, so two relays never take the
+same message at once, and message ids make a repeated delivery harmless downstream.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.delivery import Deliveries, backoff_ms
+from application.journal import Journal
+from application.ports import Blocking, Commit, Observer, OutboxMessage, Storage, UnitOfWork
+
+
+@dataclass(frozen=True)
+class RelayPolicy:
+    max_attempts: int = 8
+    base_ms: int = 1000
+    max_ms: int = 300_000
+    lease_ms: int = 30_000
+    attempt_timeout_s: float = 10.0
+    batch: int = 200
+
+
+class Relay:
+    def __init__(self, journal: Journal, storage: Storage, deliveries: Deliveries, commit: Commit,
+                 blocking: Blocking, observer: Observer, policy: RelayPolicy):
+        self.journal = journal
+        self.storage = storage
+        self.deliveries = deliveries
+        self.commit = commit
+        self.blocking = blocking
+        self.observer = observer
+        self.policy = policy
+
+    async def run_once(self) -> int:
+        """Deliver every message now due; returns how many were attempted."""
+        now_ms = int(time.time() * 1000)
+        messages = await self.blocking(self.storage.claim_due, now_ms, self.policy.lease_ms, self.policy.batch)
+        await asyncio.gather(*(self._redeliver(m) for m in messages))
+        return len(messages)
+
+    async def run_forever(self, interval_s: float) -> None:
+        while True:
+            try:
+                if await self.run_once() >= self.policy.batch:
+                    continue
+            except Exception:  # database down: try again next round
+                pass
+            await asyncio.sleep(interval_s)
+
+    async def _redeliver(self, message: OutboxMessage) -> None:
+        try:
+            await asyncio.wait_for(self.deliveries.send(message, self.policy.attempt_timeout_s),
+                                   self.policy.attempt_timeout_s)
+        except Exception as failure:
+            await self._failed(message, str(failure) or type(failure).__name__)
+        else:
+            await self._delivered(message)
+
+    async def _delivered(self, message: OutboxMessage) -> None:
+        unit = UnitOfWork(outbox_done=[message.id])
+        if message.kind == "event":
+            self.observer.published("relayed")
+        else:
+            self.observer.dispatched(_action_type(message), "delivered")
+            await self._add_dispatch_outcome(unit, message, lambda d: d.deliver(message.attempts))
+        await self._commit(unit)
+
+    async def _failed(self, message: OutboxMessage, error: str) -> None:
+        if message.kind == "event":  # events are never given up: the stream must get each one
+            self.observer.published("deferred")
+            delay = backoff_ms(message.attempts, self.policy.base_ms, self.policy.max_ms)
+            await self.blocking(self.storage.reschedule, message.id, _now_ms() + delay, message.attempts)
+            return
+        if message.attempts >= self.policy.max_attempts:
+            self.observer.dispatched(_action_type(message), "dead")
+            unit = UnitOfWork(outbox_done=[message.id])
+            await self._add_dispatch_outcome(unit, message, lambda d: d.declare_dead(message.attempts, error))
+            await self._commit(unit)
+            return
+        self.observer.dispatched(_action_type(message), "failed")
+        unit = UnitOfWork()
+        await self._add_dispatch_outcome(unit, message, lambda d: d.fail(message.attempts, error))
+        await self._commit(unit)
+        delay = backoff_ms(message.attempts, self.policy.base_ms, self.policy.max_ms)
+        await self.blocking(self.storage.reschedule, message.id, _now_ms() + delay, message.attempts)
+
+    async def _add_dispatch_outcome(self, unit: UnitOfWork, message: OutboxMessage, change) -> None:
+        try:
+            dispatch = await self.blocking(self.journal.repository.get, UUID(message.id.removeprefix("dsp_")))
+        except AggregateNotFoundError:
+            return
+        change(dispatch)
+        unit.events += dispatch.collect_events()
+
+    async def _commit(self, unit: UnitOfWork) -> None:
+        try:
+            await self.commit(unit)
+        except IntegrityError:  # the request path recorded this outcome at the same moment
+            await self.commit(UnitOfWork(outbox_done=unit.outbox_done))
+
+
+def _action_type(message: OutboxMessage) -> str:
+    return "webhook" if message.kind == "webhook" else message.subject.rsplit(".", 1)[-1]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,41 @@
+"""The trigger condition language: typed, strict JSON conditions over an event's data and envelope.
+
+    from domain.conditions import Condition, InvalidCondition, Explanation, LeafTrace
+"""
+
+from domain.conditions.evaluation import Explanation, LeafTrace, explainer, matcher
+from domain.conditions.parsing import InvalidCondition, parse_tree
+
+__all__ = ["Condition", "Explanation", "InvalidCondition", "LeafTrace"]
+
+
+def _always(data, envelope) -> bool:
+    return True
+
+
+class Condition:
+    """A checked condition, compiled once; matches() is the hot path, explain() the diagnostic one."""
+
+    __slots__ = ("raw", "_matches", "_explain")
+
+    def __init__(self, raw: dict | None, tree):
+        self.raw = raw
+        self._matches = _always if tree is None else matcher(tree)
+        self._explain = None if tree is None else explainer(tree)
+
+    @classmethod
+    def parse(cls, raw: dict | None) -> "Condition":
+        return cls(raw, parse_tree(raw))
+
+    def matches(self, data: dict, envelope: dict) -> bool:
+        return self._matches(data, envelope)
+
+    def explain(self, data: dict, envelope: dict) -> Explanation:
+        if self._explain is None:
+            return Explanation(True, "No condition: always fires", [])
+        trace: list[LeafTrace] = []
+        matched, reason = self._explain(data, envelope, trace)
+        return Explanation(matched, "All conditions matched" if matched else reason, trace)
+
+    def __repr__(self) -> str:
+        return f"Condition({self.raw!r})"

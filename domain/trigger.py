@@ -1,0 +1,111 @@
+"""The Trigger aggregate: a tenant's rule that turns matching customer events into an action."""
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actions import canonical_action_type, validated_config
+from domain.conditions import Condition, InvalidCondition
+from domain.customer_events import TRIGGER_EVENT_TYPE
+from domain.errors import InvalidTrigger
+from domain.ids import keyed_id
+
+STATUSES = ("active", "paused")
+DEFAULTS = {
+    "description": "",
+    "action_config": {},
+    "condition": None,
+    "priority": 50,
+    "cooldown_ms": 0,
+    "status": "active",
+}
+SETTINGS = ("name", "description", "event_type", "action_type", "action_config",
+            "condition", "priority", "cooldown_ms", "status")
+MAX_INT = 2**53 - 1  # the largest integer every JSON client reads exactly
+
+
+class TriggerDeleted(Exception):
+    """A command reached a trigger that was deleted."""
+
+
+class Trigger(Aggregate):
+    @staticmethod
+    def create_id(tenant_id: str, trigger_id: str):
+        return keyed_id(tenant_id, "trigger", trigger_id)
+
+    @classmethod
+    def create(cls, tenant_id: str, trigger_id: str, settings: dict, actor: str) -> "Trigger":
+        missing = [f for f in ("name", "event_type", "action_type") if f not in settings]
+        if missing:
+            raise InvalidTrigger(missing[0], "is required")
+        return cls(tenant_id, trigger_id, validated({**DEFAULTS, **settings}), actor)
+
+    @event("Created")
+    def __init__(self, tenant_id: str, trigger_id: str, settings: dict, actor: str):
+        self.tenant_id = tenant_id
+        self.trigger_id = trigger_id
+        self.deleted = False
+        self.__dict__.update(settings)
+
+    @property
+    def settings(self) -> dict:
+        return {name: getattr(self, name) for name in SETTINGS}
+
+    def change(self, settings: dict, actor: str) -> None:
+        """Apply a partial update; only fields that really change are recorded."""
+        self._refuse_if_deleted()
+        checked = validated({**self.settings, **settings})
+        changes = {k: checked[k] for k in settings if k != "status" and checked[k] != getattr(self, k)}
+        if changes:
+            self._update(changes, actor)
+        if settings.get("status") == "paused" and self.status == "active":
+            self.pause(actor)
+        elif settings.get("status") == "active" and self.status == "paused":
+            self.activate(actor)
+
+    @event("Updated")
+    def _update(self, changes: dict, actor: str) -> None:
+        self.__dict__.update(changes)
+
+    @event("Paused")
+    def pause(self, actor: str) -> None:
+        self.status = "paused"
+
+    @event("Activated")
+    def activate(self, actor: str) -> None:
+        self.status = "active"
+
+    def delete(self, actor: str) -> None:
+        self._refuse_if_deleted()
+        self._delete(actor)
+
+    @event("Deleted")
+    def _delete(self, actor: str) -> None:
+        self.deleted = True
+
+    def _refuse_if_deleted(self) -> None:
+        if self.deleted:
+            raise TriggerDeleted(self.trigger_id)
+
+
+def validated(settings: dict) -> dict:
+    """Every trigger rule checked on a full set of settings; returns them normalised."""
+    name = settings["name"]
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise InvalidTrigger("name", "must be 1 to 200 characters")
+    if not isinstance(settings["description"], str) or len(settings["description"]) > 2000:
+        raise InvalidTrigger("description", "must be a string of at most 2000 characters")
+    event_type = settings["event_type"]
+    if not isinstance(event_type, str) or len(event_type) > 100 or not TRIGGER_EVENT_TYPE.match(event_type):
+        raise InvalidTrigger("eventType", "must be a lowercase dotted name such as purchase or outcome.recorded")
+    for field, public, low in (("priority", "priority", -MAX_INT), ("cooldown_ms", "cooldownMs", 0)):
+        value = settings[field]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_INT:
+            raise InvalidTrigger(public, f"must be an integer from {low} to {MAX_INT}")
+    if settings["status"] not in STATUSES:
+        raise InvalidTrigger("status", "must be active or paused")
+    action_type = canonical_action_type(settings["action_type"])
+    config = validated_config(action_type, settings["action_config"] or {})
+    try:
+        Condition.parse(settings["condition"])
+    except InvalidCondition as error:
+        raise InvalidTrigger("condition", str(error), error.details) from None
+    return {**settings, "action_type": action_type, "action_config": config}

@@ -1,0 +1,68 @@
+"""Group commit: concurrent requests' units of work share one database transaction.
+
+The event store serialises write transactions with a table lock, so throughput comes from
+putting many units in each transaction. Units queue while a commit is in flight and go together
+in the next one; a unit that clashes is found by committing that batch's units one by one.
+"""
+
+import asyncio
+from concurrent.futures import Executor
+
+from eventsourcing.persistence import IntegrityError
+
+from application.ports import Storage, UnitOfWork
+
+
+class GroupCommit:
+    def __init__(self, storage: Storage, executor: Executor, max_batch: int, on_batch=None):
+        self.storage = storage
+        self.executor = executor
+        self.max_batch = max_batch
+        self.on_batch = on_batch or (lambda size: None)
+        self._waiting: list[tuple[UnitOfWork, asyncio.Future]] = []
+        self._worker: asyncio.Task | None = None
+
+    async def __call__(self, unit: UnitOfWork) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((unit, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._commit_waiting())
+        await future
+
+    async def _commit_waiting(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch:]
+            self.on_batch(len(batch))
+            try:
+                await loop.run_in_executor(self.executor, self.storage.record, [u for u, _ in batch])
+            except IntegrityError as clash:
+                if len(batch) == 1:
+                    _settle(batch[0][1], clash)
+                else:
+                    await self._commit_one_by_one(batch)
+            except BaseException as error:
+                for _, future in batch:
+                    _settle(future, error)
+            else:
+                for _, future in batch:
+                    _settle(future)
+
+    async def _commit_one_by_one(self, batch) -> None:
+        loop = asyncio.get_running_loop()
+        for unit, future in batch:
+            try:
+                await loop.run_in_executor(self.executor, self.storage.record, [unit])
+            except BaseException as error:
+                _settle(future, error)
+            else:
+                _settle(future)
+
+
+def _settle(future: asyncio.Future, error: BaseException | None = None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

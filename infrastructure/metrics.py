@@ -1,0 +1,43 @@
+"""Prometheus metrics, on a registry of the app's own."""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("tripcord_http_requests", "HTTP requests", ["method", "route", "status"], registry=r)
+        self.latency = Histogram("tripcord_http_request_duration_seconds", "HTTP request latency",
+                                 ["method", "route"], buckets=FAST_BUCKETS, registry=r)
+        self.ingest_latency = Histogram("tripcord_ingest_duration_seconds", "Ingest latency, end to end",
+                                        buckets=FAST_BUCKETS, registry=r)
+        self.events = Counter("tripcord_events_ingested", "Events ingested", ["type"], registry=r)
+        self.fires = Counter("tripcord_trigger_fires", "Trigger fires", ["tenant", "trigger"], registry=r)
+        self.dispatches = Counter("tripcord_dispatch_outcomes", "Dispatch attempt outcomes",
+                                  ["action_type", "outcome"], registry=r)
+        self.stream = Counter("tripcord_stream_publishes", "Event stream publish outcomes", ["outcome"], registry=r)
+        self.relay_lag = Gauge("tripcord_relay_lag_seconds", "Age of the oldest due outbox message", registry=r)
+        self.outbox = Gauge("tripcord_outbox_waiting", "Messages waiting in the outbox", registry=r)
+        self.batch = Histogram("tripcord_commit_batch_size", "Units of work per commit",
+                               buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    # The application's Observer port.
+
+    def ingested(self, event_type: str, seconds: float) -> None:
+        self.events.labels(event_type).inc()
+        self.ingest_latency.observe(seconds)
+
+    def fired(self, tenant_id: str, trigger_id: str) -> None:
+        self.fires.labels(tenant_id, trigger_id).inc()
+
+    def dispatched(self, action_type: str, outcome: str) -> None:
+        self.dispatches.labels(action_type, outcome).inc()
+
+    def published(self, outcome: str) -> None:
+        self.stream.labels(outcome).inc()

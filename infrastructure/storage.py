@@ -1,0 +1,192 @@
+"""SQL storage: the journal's events, the listing projection and the outbox in one transaction.
+
+The same code runs on SQLite (embedded default) and PostgreSQL through eventsourcing-sqlalchemy,
+which lets our own tables share the event store's session and therefore its commit.
+"""
+
+from datetime import datetime, timezone
+from typing import Sequence
+
+from sqlalchemy import delete, func, insert, select, text, update
+
+from application.journal import Journal
+from application.ports import OutboxMessage, UnitOfWork
+from application.trigger_listing import TRIGGER_TOPICS, project
+from domain.trigger import Trigger
+from infrastructure.tables import metadata, outbox, projection_position, trigger_listing
+
+LISTING = "trigger_listing"
+TRIGGER_EVENTS = (Trigger.Created, Trigger.Updated, Trigger.Paused, Trigger.Activated, Trigger.Deleted)
+
+
+def open_journal(sqlalchemy_url: str) -> Journal:
+    journal = Journal(env={"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": sqlalchemy_url})
+    metadata.create_all(journal.recorder.datastore.engine)
+    return journal
+
+
+class SqlStorage:
+    def __init__(self, journal: Journal):
+        self.journal = journal
+        self.recorder = journal.recorder
+        self.is_postgres = self.recorder.datastore.engine.dialect.name == "postgresql"
+
+    # -- writes -------------------------------------------------------------------------
+
+    def record(self, units: Sequence[UnitOfWork]) -> None:
+        events = [e for unit in units for e in unit.events]
+        added = [_row(m) for unit in units for m in unit.outbox_added]
+        done = [i for unit in units for i in unit.outbox_done]
+        with self.recorder.transaction(commit=True) as session:
+            recordings = self.journal.save(*events) if events else []
+            trigger_changes = [r for r in recordings if isinstance(r.domain_event, TRIGGER_EVENTS)]
+            if trigger_changes:
+                self._project(session, [(r.domain_event, r.notification.id) for r in trigger_changes])
+            if added:
+                session.execute(insert(outbox), added)
+            if done:
+                session.execute(delete(outbox).where(outbox.c.id.in_(done)))
+
+    def _project(self, session, changes: list) -> None:
+        # Taking the position row first orders us against a concurrent replay.
+        position = max(p for _, p in changes)
+        self._lock_position(session)
+        session.execute(update(projection_position).where(projection_position.c.name == LISTING)
+                        .values(position=func.greatest(projection_position.c.position, position)
+                                if self.is_postgres else func.max(projection_position.c.position, position)))
+        rows: dict = {}
+        for event, notification_id in changes:
+            key = str(event.originator_id)
+            before = rows.get(key) or self._listing_row(session, key)
+            rows[key] = project(before, event, notification_id)
+        for key, row in rows.items():
+            session.execute(delete(trigger_listing).where(trigger_listing.c.aggregate_id == key))
+            session.execute(insert(trigger_listing), [_listing_values(key, row)])
+
+    def _lock_position(self, session) -> None:
+        found = session.execute(select(projection_position.c.position)
+                                .where(projection_position.c.name == LISTING)
+                                .with_for_update()).first()
+        if found is None:
+            session.execute(insert(projection_position), [{"name": LISTING, "position": 0}])
+
+    def _listing_row(self, session, aggregate_id: str) -> dict | None:
+        found = session.execute(select(trigger_listing)
+                                .where(trigger_listing.c.aggregate_id == aggregate_id)).mappings().first()
+        return _listing_dict(found) if found else None
+
+    def replay_listing(self) -> int:
+        """Rebuild the listing from every Trigger event in the log, in log order."""
+        rows: dict = {}
+        applied, position, start = 0, 0, 1
+        with self.recorder.transaction(commit=True) as session:
+            self._lock_position(session)
+            while True:
+                page = self.recorder.select_notifications(start, 500, topics=TRIGGER_TOPICS)
+                for notification in page:
+                    event = self.journal.mapper.to_domain_event(notification)
+                    key = str(event.originator_id)
+                    rows[key] = project(rows.get(key), event, notification.id)
+                    position = notification.id
+                    applied += 1
+                if len(page) < 500:
+                    break
+                start = page[-1].id + 1
+            session.execute(delete(trigger_listing))
+            if rows:
+                session.execute(insert(trigger_listing), [_listing_values(k, r) for k, r in rows.items()])
+            session.execute(update(projection_position).where(projection_position.c.name == LISTING)
+                            .values(position=position))
+        return applied
+
+    # -- listing queries ----------------------------------------------------------------
+
+    def listing_page(self, tenant_id, status, event_type, limit, offset):
+        where = [trigger_listing.c.tenant_id == tenant_id, trigger_listing.c.deleted.is_(False)]
+        if status:
+            where.append(trigger_listing.c.status == status)
+        if event_type:
+            where.append(trigger_listing.c.event_type == event_type)
+        query = (select(trigger_listing).where(*where)
+                 .order_by(trigger_listing.c.priority.desc(), trigger_listing.c.created_at_us,
+                           trigger_listing.c.trigger_id)
+                 .limit(limit).offset(offset))
+        with self.recorder.transaction(commit=False) as session:
+            total = session.execute(select(func.count()).select_from(trigger_listing).where(*where)).scalar()
+            rows = [_listing_dict(r) for r in session.execute(query).mappings()]
+        return rows, total
+
+    def listing_changes(self, after_position):
+        with self.recorder.transaction(commit=False) as session:
+            position = self._position(session)
+            found = session.execute(select(trigger_listing)
+                                    .where(trigger_listing.c.position > after_position)
+                                    .order_by(trigger_listing.c.position)).mappings()
+            rows = [_listing_dict(r) for r in found]
+        return rows, max([position, *(r["position"] for r in rows)])
+
+    def listing_position(self) -> int:
+        with self.recorder.transaction(commit=False) as session:
+            return self._position(session)
+
+    def _position(self, session) -> int:
+        return session.execute(select(projection_position.c.position)
+                               .where(projection_position.c.name == LISTING)).scalar() or 0
+
+    # -- outbox -------------------------------------------------------------------------
+
+    def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboxMessage]:
+        due = select(outbox.c.id).where(outbox.c.due_at_ms <= now_ms).order_by(outbox.c.due_at_ms).limit(limit)
+        if self.is_postgres:
+            due = due.with_for_update(skip_locked=True)
+        claim = (update(outbox)
+                 .where(outbox.c.due_at_ms <= now_ms, outbox.c.id.in_(due.scalar_subquery()))
+                 .values(due_at_ms=now_ms + lease_ms, attempts=outbox.c.attempts + 1)
+                 .returning(*outbox.c))
+        with self.recorder.transaction(commit=True) as session:
+            return [_message(r) for r in session.execute(claim).mappings()]
+
+    def reschedule(self, message_id: str, due_at_ms: int, attempts: int) -> None:
+        with self.recorder.transaction(commit=True) as session:
+            session.execute(update(outbox).where(outbox.c.id == message_id)
+                            .values(due_at_ms=due_at_ms, attempts=attempts))
+
+    def outbox_stats(self, now_ms: int) -> tuple[int, int]:
+        with self.recorder.transaction(commit=False) as session:
+            waiting, oldest = session.execute(select(func.count(), func.min(outbox.c.due_at_ms))).one()
+        return waiting, max(0, now_ms - oldest) if oldest is not None and oldest <= now_ms else 0
+
+    def ping(self) -> None:
+        with self.recorder.transaction(commit=False) as session:
+            session.execute(text("SELECT 1"))
+
+
+def _row(message: OutboxMessage) -> dict:
+    return {"id": message.id, "kind": message.kind, "tenant_id": message.tenant_id,
+            "subject": message.subject, "body": message.body, "target": message.target,
+            "due_at_ms": message.due_at_ms, "attempts": message.attempts}
+
+
+def _message(row) -> OutboxMessage:
+    return OutboxMessage(id=row["id"], kind=row["kind"], tenant_id=row["tenant_id"], subject=row["subject"],
+                         body=row["body"], due_at_ms=row["due_at_ms"], target=row["target"],
+                         attempts=row["attempts"])
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _moment(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
+
+
+def _listing_values(aggregate_id: str, row: dict) -> dict:
+    values = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
+    return {**values, "aggregate_id": aggregate_id,
+            "created_at_us": _micros(row["created_at"]), "updated_at_us": _micros(row["updated_at"])}
+
+
+def _listing_dict(found) -> dict:
+    row = {k: v for k, v in found.items() if k not in ("aggregate_id", "created_at_us", "updated_at_us")}
+    return {**row, "created_at": _moment(found["created_at_us"]), "updated_at": _moment(found["updated_at_us"])}

@@ -1,0 +1,56 @@
+"""The `tripcord` command: serve, token, replay projections|stream, tail."""
+
+import argparse
+import asyncio
+import os
+import sys
+
+from infrastructure.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tripcord", description="Real-time customer-event trigger engine")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)")
+
+    token = commands.add_parser("token", help="mint a JWT with the configured secret")
+    token.add_argument("--tenant", action="append", required=True, help="tenant id, or * for all (repeatable)")
+    token.add_argument("--role", action="append", choices=["admin", "editor"], required=True)
+    token.add_argument("--sub", default="cli")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+
+    replay = commands.add_parser("replay", help="rebuild from the event store")
+    replay.add_argument("what", choices=["projections", "stream"])
+
+    tail = commands.add_parser("tail", help="print the live event stream")
+    tail.add_argument("--tenant", default="*")
+    tail.add_argument("--type", default="*")
+    tail.add_argument("--from-start", action="store_true")
+    tail.add_argument("--count", type=int, default=0, help="stop after this many events (0: never)")
+
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "serve":
+        from interfaces.serve import serve as run
+        return run(settings, args.host, args.port, args.workers)
+    if args.command == "token":
+        from infrastructure.auth import TokenAuthority
+        print(TokenAuthority(settings.jwt_key()).mint(args.sub, args.role, args.tenant, args.ttl))
+        return 0
+    if args.command == "replay" and args.what == "projections":
+        from infrastructure.storage import SqlStorage, open_journal
+        applied = SqlStorage(open_journal(settings.sqlalchemy_url)).replay_listing()
+        print(f"trigger listing rebuilt from {applied} events")
+        return 0
+    from interfaces import stream_tools
+    if args.command == "replay":
+        return asyncio.run(stream_tools.replay_stream(settings))
+    return asyncio.run(stream_tools.tail(settings, args.tenant, args.type, args.from_start, args.count))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

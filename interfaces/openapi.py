@@ -1,0 +1,85 @@
+"""The OpenAPI 3.1 document, generated from the pydantic models that validate requests."""
+
+from functools import cache
+
+from pydantic.json_schema import models_json_schema
+
+from interfaces import schemas as s
+
+REF = "#/components/schemas/{model}"
+BODIES = [s.TriggerCreate, s.TriggerUpdate, s.TriggerTest, s.IngestRequest]
+RESULTS = [s.TriggerView, s.TriggerPage, s.TestResult, s.History, s.IngestResponse, s.ErrorResponse]
+TENANT = {"name": "X-Tenant-Id", "in": "header", "required": True,
+          "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
+               "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}}
+TRIGGER_ID = {"name": "trigger_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _ref(model) -> dict:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(model) -> dict:
+    return {"content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*statuses: int) -> dict:
+    return {str(code): {"description": "error", **_json(s.ErrorResponse)} for code in statuses}
+
+
+def _query(model) -> list[dict]:
+    schema = model.model_json_schema()
+    return [{"name": name, "in": "query", "required": False, "schema": prop}
+            for name, prop in schema["properties"].items()]
+
+
+def _operation(summary, *, body=None, ok=("200", None), params=(), errors=(400, 401, 403, 404)):
+    status, model = ok
+    operation = {
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "parameters": [TENANT, *params],
+        "responses": {status: {"description": summary, **(_json(model) if model else {})},
+                      **_errors(*errors, 500, 503)},
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    return operation
+
+
+@cache
+def openapi_document() -> dict:
+    _, components = models_json_schema([(m, "validation") for m in BODIES] +
+                                       [(m, "serialization") for m in RESULTS], ref_template=REF)
+    write_errors = (400, 401, 403, 404, 409, 413, 415)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Tripcord", "version": "1.0.0",
+                 "description": "Real-time customer-event ingestion and trigger engine."},
+        "components": {"schemas": components["$defs"],
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "paths": {
+            "/api/v1/events/ingest": {"post": _operation(
+                "Ingest one customer event", body=s.IngestRequest, ok=("200", s.IngestResponse),
+                params=[IDEMPOTENCY], errors=write_errors)},
+            "/api/v1/triggers": {
+                "get": _operation("List triggers", ok=("200", s.TriggerPage), params=_query(s.TriggerListQuery),
+                                  errors=(400, 401, 403)),
+                "post": _operation("Create a trigger", body=s.TriggerCreate, ok=("201", s.TriggerView),
+                                   errors=write_errors),
+            },
+            "/api/v1/triggers/{trigger_id}": {
+                "get": _operation("Get a trigger, or a past version of it", ok=("200", s.TriggerView),
+                                  params=[TRIGGER_ID, *_query(s.VersionQuery)]),
+                "put": _operation("Update a trigger (only the given fields)", body=s.TriggerUpdate,
+                                  ok=("200", s.TriggerView), params=[TRIGGER_ID], errors=write_errors),
+                "delete": _operation("Delete a trigger (admin)", ok=("204", None), params=[TRIGGER_ID]),
+            },
+            "/api/v1/triggers/{trigger_id}/test": {"post": _operation(
+                "Dry-run a trigger against a sample event", body=s.TriggerTest, ok=("200", s.TestResult),
+                params=[TRIGGER_ID], errors=write_errors)},
+            "/api/v1/triggers/{trigger_id}/history": {"get": _operation(
+                "Audit history of a trigger", ok=("200", s.History), params=[TRIGGER_ID])},
+        },
+    }

@@ -1,0 +1,54 @@
+"""Reading a JSON body: content type, size and nesting are checked before the model sees it."""
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel
+
+MAX_DEPTH = 32
+
+
+
+
+async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="the body must be application/json")
+    raw = await request.read()  # aiohttp refuses bodies over client_max_size with 413
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise web.HTTPBadRequest(text="the body is not valid JSON") from None
+    if _depth(document) > MAX_DEPTH:
+        raise web.HTTPBadRequest(text=f"the body nests deeper than {MAX_DEPTH} levels")
+    if not isinstance(document, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    return model.model_validate(document)
+
+
+def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    fields = {}
+    for key, value in request.query.items():
+        if key not in model.model_fields:
+            raise web.HTTPBadRequest(text=f"unknown query parameter {key!r}")
+        annotation = str(model.model_fields[key].annotation)
+        fields[key] = int(value) if "int" in annotation and _is_int(value) else value
+    return model.model_validate(fields)
+
+
+def _is_int(value: str) -> bool:
+    return value.lstrip("-").isdigit() and len(value) <= 18
+
+
+def _depth(document) -> int:
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def json_response(body, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")

@@ -1,0 +1,192 @@
+"""Request and response models: they validate requests and generate the OpenAPI document."""
+
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+ActionTypeName = Literal["recommend", "enroll_journey", "journey_enroll", "decision_request", "webhook"]
+IngestType = Literal["purchase", "cart_abandon", "page_view", "app_open", "support_call"]
+MAX_INT = 2**53 - 1
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class TriggerCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    eventType: str = Field(pattern=EVENT_TYPE_PATTERN, max_length=100)
+    actionType: ActionTypeName
+    actionConfig: dict[str, Any] = Field(default_factory=dict)
+    condition: dict[str, Any] | None = None
+    priority: int = Field(50, ge=-MAX_INT, le=MAX_INT)
+    cooldownMs: int = Field(0, ge=0, le=MAX_INT)
+    status: Literal["active", "paused"] = "active"
+
+
+class TriggerUpdate(Strict):
+    """Only the fields given change. `version`, when given, must be the trigger's current version."""
+
+    name: str = Field(None, min_length=1, max_length=200)
+    description: str = Field(None, max_length=2000)
+    eventType: str = Field(None, pattern=EVENT_TYPE_PATTERN, max_length=100)
+    actionType: ActionTypeName = None
+    actionConfig: dict[str, Any] = None
+    condition: dict[str, Any] | None = None
+    priority: int = Field(None, ge=-MAX_INT, le=MAX_INT)
+    cooldownMs: int = Field(None, ge=0, le=MAX_INT)
+    status: Literal["active", "paused"] = None
+    version: int = Field(None, ge=1)
+
+
+class TriggerTest(Strict):
+    eventPayload: dict[str, Any] = Field(description="Sample event data, as the event's `data` object")
+    type: str = Field("", description="Event type for `$type` and the event-type check (optional)")
+    customerId: str = Field("", max_length=256)
+    channel: str = Field("", max_length=256)
+    timestamp: str = Field("", max_length=64)
+
+
+class TriggerListQuery(Strict):
+    status: Literal["active", "paused"] | None = None
+    eventType: str | None = Field(None, max_length=100)
+    limit: int = Field(50, ge=1)
+    offset: int = Field(0, ge=0)
+
+
+class VersionQuery(Strict):
+    version: int | None = Field(None, ge=1)
+
+
+class TriggerView(BaseModel):
+    id: str
+    name: str
+    description: str
+    eventType: str
+    actionType: str
+    actionConfig: dict[str, Any]
+    condition: dict[str, Any] | None
+    priority: int
+    cooldownMs: int
+    status: Literal["active", "paused"]
+    createdAt: datetime
+    updatedAt: datetime
+    version: int
+
+
+class Pagination(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    hasMore: bool
+
+
+class TriggerPage(BaseModel):
+    data: list[TriggerView]
+    pagination: Pagination
+
+
+class TraceEntry(BaseModel):
+    path: str
+    field: str
+    operator: str
+    expected: Any
+    actual: Any
+    found: bool
+    matched: bool
+    reason: str
+
+
+class TestResult(BaseModel):
+    wouldFire: bool
+    reason: str
+    trace: list[TraceEntry]
+
+
+class AuditEntry(BaseModel):
+    version: int
+    change: Literal["created", "updated", "paused", "activated", "deleted"]
+    at: datetime
+    actor: str
+    fields: dict[str, Any]
+
+
+class History(BaseModel):
+    data: list[AuditEntry]
+
+
+class IngestRequest(Strict):
+    type: IngestType
+    customerId: str = Field(min_length=1, max_length=256)
+    data: dict[str, Any] = Field(default_factory=dict)
+    channel: str | None = Field(None, max_length=256)
+    timestamp: str | None = Field(None, max_length=64, description="ISO 8601; defaults to the server's time")
+
+    @field_validator("timestamp")
+    @classmethod
+    def iso_8601(cls, value: str | None) -> str | None:
+        """Normalised to UTC with milliseconds; a time without an offset is taken as UTC."""
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be an ISO 8601 date-time, such as 2026-02-20T10:00:00Z") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TriggerMatch(BaseModel):
+    triggerId: str
+    actionType: str
+
+
+class ActionDispatched(BaseModel):
+    triggerId: str
+    actionType: str
+    dispatchId: str
+    config: dict[str, Any]
+
+
+class ActionError(BaseModel):
+    triggerId: str
+    actionType: str
+    dispatchId: str
+    error: str
+
+
+class IngestResponse(BaseModel):
+    ingested: bool
+    eventId: str
+    eventType: str
+    customerId: str
+    streamId: str | None
+    streamSequence: int | None
+    triggersMatched: list[TriggerMatch]
+    actionsDispatched: list[ActionDispatched]
+    actionErrors: list[ActionError] | None = None
+
+
+class ErrorDetail(BaseModel):
+    path: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+FIELD_NAMES = {"name": "name", "description": "description", "eventType": "event_type",
+               "actionType": "action_type", "actionConfig": "action_config", "condition": "condition",
+               "priority": "priority", "cooldownMs": "cooldown_ms", "status": "status"}
+PUBLIC_NAMES = {v: k for k, v in FIELD_NAMES.items()}

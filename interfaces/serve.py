@@ -1,0 +1,54 @@
+"""Running the service: one process, or several sharing the port with SO_REUSEPORT."""
+
+import multiprocessing
+import signal
+
+from aiohttp import web
+
+from infrastructure.nats_server import PrivateNatsServer
+from infrastructure.settings import Settings
+from interfaces.app import create_app
+from interfaces.observability import configure_logging
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    configure_logging()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.jwt_key()  # generated once, before workers race to create it
+    if workers <= 1:
+        _run(settings, host, port, reuse_port=False)
+        return 0
+    private = None
+    if settings.stream_enabled and settings.nats_url is None:
+        # One private server for all workers: they must share one stream.
+        private = PrivateNatsServer(settings.data_dir)
+        settings = settings.model_copy(update={"nats_url": private.start()})
+        print(f"tripcord: private nats-server (JetStream) at {settings.nats_url}", flush=True)
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_run, args=(settings, host, port, True)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in processes])
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:
+        for process in processes:
+            process.terminate()
+            process.join()
+    finally:
+        if private is not None:
+            private.stop()
+    return 0
+
+
+def _run(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    configure_logging()
+    print(f"tripcord: serving on http://{host}:{port}", flush=True)
+    web.run_app(create_app(settings), host=host, port=port, reuse_port=reuse_port, access_log=None,
+                print=None, handle_signals=True)
