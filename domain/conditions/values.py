@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 MISSING = object()  # a path that does not resolve; distinct from a JSON null
 SCALARS = frozenset({"string", "number", "boolean", "null"})
 KIND_OF_TYPE = {str: "string", int: "number", float: "number", bool: "boolean",
-          type(None): "null", list: "list", dict: "object"}
+                type(None): "null", list: "list", dict: "object"}
 
 
 def kind_of(value) -> str:
@@ -44,7 +44,7 @@ def show(value) -> str:
     if kind == "list":
         if len(value) <= 5 and all(kind_of(item) in SCALARS for item in value):
             return "[" + ", ".join(show(item) for item in value) + "]"
-        return f"a list of {len(value)} items"
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
     if kind == "object":
         return "an object"
     if kind == "unsupported value":
