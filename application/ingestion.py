@@ -7,6 +7,7 @@ the relay, so nothing acknowledged is lost.
 """
 
 import asyncio
+import itertools
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -66,12 +67,17 @@ class Ingestion:
         self.observer = observer
         self.policy = policy
         self._outcomes: set[asyncio.Task] = set()
+        # Unique without a system call per event: a random prefix per process, then a counter.
+        self._event_ids = (f"evt_{secrets.token_hex(6)}{n:012x}" for n in itertools.count())
+
+    def _next_event_id(self) -> str:
+        return next(self._event_ids)
 
     async def ingest(self, tenant_id: str, event: dict, idempotency_key: str | None = None) -> dict:
         """`event` has type, customerId, data, channel and timestamp (ISO 8601)."""
         started = time.monotonic()
         now_ms = int(time.time() * 1000)
-        message = _stream_body(tenant_id, "evt_" + secrets.token_hex(12), event, now_ms)
+        message = _stream_body(tenant_id, self._next_event_id(), event, now_ms)
         for _ in range(CONFLICT_RETRIES):
             request = None
             if idempotency_key is not None:
@@ -94,8 +100,11 @@ class Ingestion:
         outcome = self._outcome(plan, response)
         if plan.request is not None:
             plan.request.answer(response)
-            outcome.events += plan.request.collect_events()
-            await self.commit(outcome)
+            answer = plan.request.collect_events()
+            try:
+                await self.commit(UnitOfWork(outcome.events + answer, outbox_done=outcome.outbox_done))
+            except IntegrityError:  # the relay recorded a dispatch outcome first: the answer must still be kept
+                await self.commit(UnitOfWork(answer, outbox_done=outcome.outbox_done))
         else:
             self._record_later(outcome)
         self.observer.ingested(event["type"], time.monotonic() - started)
@@ -119,7 +128,7 @@ class Ingestion:
         recorded = CustomerEvent(tenant_id, event_id, message)
         event_message = OutboxMessage(event_id, "event", tenant_id,
                                       f"tripcord.events.{tenant_id}.{message['type']}", message,
-                                      now_ms + self.policy.first_retry_ms, attempts=1)
+                                      self._first_retry_at(now_ms), attempts=1)
         plan = Plan(UnitOfWork(events=list(recorded.collect_events()), outbox_added=[event_message]),
                     event_message, request=request)
         if request is not None:
@@ -152,7 +161,7 @@ class Ingestion:
             "config": public_config(trigger.action_config),
             "dispatchedAt": message["receivedAt"],
         }
-        due = now_ms + self.policy.first_retry_ms
+        due = self._first_retry_at(now_ms)
         if trigger.action_type == "webhook":
             config = trigger.action_config
             target = {"method": config["method"], "headers": config["headers"], "secret": config.get("secret")}
@@ -161,6 +170,10 @@ class Ingestion:
             subject = f"tripcord.actions.{tenant_id}.{trigger.action_type}"
             outbox = OutboxMessage(dispatch_id, "action", tenant_id, subject, body, due, attempts=1)
         return Fire(trigger, dispatch, outbox)
+
+    def _first_retry_at(self, now_ms: int) -> int:
+        # Not before the request's own attempt has run out: the relay must not send a second copy meanwhile.
+        return now_ms + int(self.policy.deadline_s * 1000) + self.policy.first_retry_ms
 
     async def _reload(self, keys: list) -> None:
         for key in keys:

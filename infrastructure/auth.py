@@ -23,10 +23,26 @@ class Principal:
 
 
 class TokenAuthority:
-    def __init__(self, secret: str):
+    def __init__(self, secret: str, cache_size: int = 10_000):
         self._secret = secret
+        self._cache_size = cache_size
+        self._verified: dict[str, tuple[Principal, int]] = {}
 
     def verify(self, token: str) -> Principal:
+        """Checks signature and claims once per token; expiry on every use."""
+        known = self._verified.get(token)
+        if known is not None:
+            principal, expires = known
+            if time.time() < expires:
+                return principal
+            del self._verified[token]
+        principal, expires = self._decode(token)
+        if len(self._verified) >= self._cache_size:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, int]:
         try:
             claims = jwt.decode(token, self._secret, algorithms=["HS256"],
                                 options={"require": ["exp", "sub"]})
@@ -37,7 +53,7 @@ class TokenAuthority:
         roles, tenants = claims.get("roles", []), claims.get("tenants", [])
         if not _strings(roles) or not _strings(tenants) or not isinstance(claims["sub"], str):
             raise Unauthenticated("invalid token: sub must be a string, roles and tenants lists of strings")
-        return Principal(claims["sub"], frozenset(roles), frozenset(tenants))
+        return Principal(claims["sub"], frozenset(roles), frozenset(tenants)), claims["exp"]
 
     def mint(self, subject: str, roles: list[str], tenants: list[str], ttl_s: int) -> str:
         now = int(time.time())

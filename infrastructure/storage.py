@@ -20,7 +20,8 @@ TRIGGER_EVENTS = (Trigger.Created, Trigger.Updated, Trigger.Paused, Trigger.Acti
 
 
 def open_journal(sqlalchemy_url: str) -> Journal:
-    journal = Journal(env={"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": sqlalchemy_url})
+    journal = Journal(env={"PERSISTENCE_MODULE": "infrastructure.event_recorder:Factory",
+                           "SQLALCHEMY_URL": sqlalchemy_url})
     metadata.create_all(journal.recorder.datastore.engine)
     return journal
 

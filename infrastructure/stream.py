@@ -77,9 +77,9 @@ class JetStream:
     async def publish(self, subject: str, message_id: str, body: bytes, timeout: float) -> int:
         if not self.connected:
             raise StreamUnavailable("the stream is not connected")
-        ack = await self.js.publish(subject, body, timeout=timeout,
-                                    headers={**HEADERS, "Nats-Msg-Id": message_id})
-        return ack.seq
+        # Pipelined: many publishes share the connection's writes; each ack is awaited on its own.
+        ack = await self.js.publish_async(subject, body, headers={**HEADERS, "Nats-Msg-Id": message_id})
+        return (await asyncio.wait_for(ack, timeout)).seq
 
     async def close(self) -> None:
         if self._connector is not None:

