@@ -68,7 +68,8 @@ class Ingestion:
         self.policy = policy
         self._outcomes: set[asyncio.Task] = set()
         # Unique without a system call per event: a random prefix per process, then a counter.
-        self._event_ids = (f"evt_{secrets.token_hex(6)}{n:012x}" for n in itertools.count())
+        prefix = "evt_" + secrets.token_hex(6)
+        self._event_ids = (f"{prefix}{n:012x}" for n in itertools.count())
 
     def _next_event_id(self) -> str:
         return next(self._event_ids)

@@ -15,7 +15,7 @@ from application.relay import Relay, RelayPolicy
 from application.trigger_index import TriggerIndex
 from application.triggers import Triggers
 from infrastructure.auth import TokenAuthority
-from infrastructure.group_commit import GroupCommit
+from infrastructure.group_commit import CommitLanes, GroupCommit
 from infrastructure.metrics import Metrics
 from infrastructure.nats_server import PrivateNatsServer
 from infrastructure.settings import Settings
@@ -57,6 +57,7 @@ async def database(app: web.Application):
     yield
     executor.shutdown(wait=True)
     journal.close()
+    journal.recorder.datastore.engine.dispose()  # journal.close() leaves the connection pool open
 
 
 async def stream(app: web.Application):
@@ -96,7 +97,8 @@ async def services(app: web.Application):
     await blocking(triggers.refresh_index)
     webhooks = SignedWebhooks(settings.webhook_allow_private)
     deliveries = Deliveries(app[_JETSTREAM], webhooks)
-    commit = GroupCommit(storage, executor, settings.batch_max, metrics.batch.observe)
+    commit = CommitLanes(GroupCommit(storage, executor, settings.batch_max, metrics.batch.observe),
+                         GroupCommit(storage, executor, settings.batch_max, metrics.batch.observe))
     app[INGESTION] = ingestion = Ingestion(
         journal, index, Cooldowns(), commit, deliveries, blocking, metrics,
         IngestPolicy(settings.dispatch_deadline_s, settings.stream_publish_timeout_s, settings.retry_base_ms))
