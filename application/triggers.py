@@ -84,7 +84,8 @@ class Triggers:
             trigger = self.journal.repository.get(Trigger.create_id(tenant_id, trigger_id), version=version)
         except AggregateNotFoundError:
             raise TriggerNotFound(trigger_id) from None
-        if trigger.deleted:
+        # The repository answers a version past the last with the latest state; that version does not exist.
+        if trigger.deleted or (version is not None and trigger.version != version):
             raise TriggerNotFound(trigger_id)
         return trigger
 

@@ -93,6 +93,9 @@ def validated(settings: dict) -> dict:
         raise InvalidTrigger("name", "must be 1 to 200 characters")
     if not isinstance(settings["description"], str) or len(settings["description"]) > 2000:
         raise InvalidTrigger("description", "must be a string of at most 2000 characters")
+    for field in ("name", "description"):
+        if "\x00" in settings[field]:  # PostgreSQL text cannot hold it; SQLite would, so refuse it on both
+            raise InvalidTrigger(field, "must not contain the NUL character")
     event_type = settings["event_type"]
     if not isinstance(event_type, str) or len(event_type) > 100 or not TRIGGER_EVENT_TYPE.match(event_type):
         raise InvalidTrigger("eventType", "must be a lowercase dotted name such as purchase or outcome.recorded")

@@ -35,7 +35,8 @@ def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
 
 
 def _is_int(value: str) -> bool:
-    return value.lstrip("-").isdigit() and len(value) <= 18
+    digits = value[1:] if value.startswith("-") else value
+    return digits.isascii() and digits.isdigit() and len(value) <= 18  # int() refuses "--5", "²"
 
 
 def _depth(document) -> int:
