@@ -52,7 +52,7 @@ class Trigger(Aggregate):
     def change(self, settings: dict, actor: str) -> None:
         """Apply a partial update; only fields that really change are recorded."""
         self._refuse_if_deleted()
-        checked = validated({**self.settings, **settings})
+        checked = validated({**self.settings, **self._keeping_secret(settings)})
         changes = {k: checked[k] for k in settings if k != "status" and checked[k] != getattr(self, k)}
         if changes:
             self._update(changes, actor)
@@ -60,6 +60,16 @@ class Trigger(Aggregate):
             self.pause(actor)
         elif settings.get("status") == "active" and self.status == "paused":
             self.activate(actor)
+
+    def _keeping_secret(self, settings: dict) -> dict:
+        # Clients never see a webhook secret, so they cannot send it back: a new actionConfig
+        # without one keeps the secret on record.
+        config, secret = settings.get("action_config"), self.action_config.get("secret")
+        if not isinstance(config, dict) or secret is None or "secret" in config:
+            return settings
+        if settings.get("action_type", self.action_type) != "webhook":
+            return settings
+        return {**settings, "action_config": {**config, "secret": secret}}
 
     @event("Updated")
     def _update(self, changes: dict, actor: str) -> None:

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from infrastructure.nats_server import PrivateNatsServer
 from infrastructure.settings import Settings
+from infrastructure.storage import open_journal
 from interfaces.app import create_app
 from interfaces.observability import configure_logging
 
@@ -18,6 +19,8 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     if workers <= 1:
         _run(settings, host, port, reuse_port=False)
         return 0
+    # Tables are created once here, so workers starting together never race to create them.
+    open_journal(settings.sqlalchemy_url).recorder.datastore.engine.dispose()
     private = None
     if settings.stream_enabled and settings.nats_url is None:
         # One private server for all workers: they must share one stream.

@@ -293,3 +293,22 @@ def test_versions_count_every_recorded_event():
 
     assert [e.originator_version for e in trigger.collect_events()] == [1, 2, 3, 4, 5, 6]
     assert trigger.version == 6
+
+
+def test_a_new_webhook_config_without_a_secret_keeps_the_secret_on_record():
+    trigger = Trigger.create("t1", "tr_1", {"name": "hook", "event_type": "purchase", "action_type": "webhook",
+                                           "action_config": {"url": "https://a.example/h", "secret": "s3cret"}}, "u")
+
+    trigger.change({"action_config": {"url": "https://b.example/h"}}, "u")
+
+    assert trigger.action_config["url"] == "https://b.example/h"
+    assert trigger.action_config["secret"] == "s3cret"
+
+
+def test_a_new_secret_replaces_the_old_one():
+    trigger = Trigger.create("t1", "tr_1", {"name": "hook", "event_type": "purchase", "action_type": "webhook",
+                                           "action_config": {"url": "https://a.example/h", "secret": "old"}}, "u")
+
+    trigger.change({"action_config": {"url": "https://a.example/h", "secret": "new"}}, "u")
+
+    assert trigger.action_config["secret"] == "new"
