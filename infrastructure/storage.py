@@ -4,10 +4,12 @@ The same code runs on SQLite (embedded default) and PostgreSQL through eventsour
 which lets our own tables share the event store's session and therefore its commit.
 """
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Sequence
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import create_engine, delete, func, insert, select, text, update
+from sqlalchemy.pool import NullPool
 
 from application.journal import Journal
 from application.ports import OutboxMessage, UnitOfWork
@@ -17,13 +19,33 @@ from infrastructure.tables import metadata, outbox, projection_position, trigger
 
 LISTING = "trigger_listing"
 TRIGGER_EVENTS = (Trigger.Created, Trigger.Updated, Trigger.Paused, Trigger.Activated, Trigger.Deleted)
+SCHEMA_LOCK = 0x7472697063  # a PostgreSQL advisory lock key of our own
 
 
 def open_journal(sqlalchemy_url: str) -> Journal:
-    journal = Journal(env={"PERSISTENCE_MODULE": "infrastructure.event_recorder:Factory",
-                           "SQLALCHEMY_URL": sqlalchemy_url})
-    metadata.create_all(journal.recorder.datastore.engine)
+    with _schema_lock(sqlalchemy_url):
+        journal = Journal(env={"PERSISTENCE_MODULE": "infrastructure.event_recorder:Factory",
+                               "SQLALCHEMY_URL": sqlalchemy_url})
+        metadata.create_all(journal.recorder.datastore.engine)
     return journal
+
+
+@contextmanager
+def _schema_lock(sqlalchemy_url: str):
+    """Processes starting together would race CREATE TABLE IF NOT EXISTS, which PostgreSQL does not serialise."""
+    if not sqlalchemy_url.startswith("postgresql"):
+        yield
+        return
+    engine = create_engine(sqlalchemy_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
+    finally:
+        engine.dispose()
 
 
 class SqlStorage:

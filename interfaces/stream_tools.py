@@ -46,18 +46,21 @@ async def replay_stream(settings: Settings) -> int:
     await ensure_streams(js, settings.stream_duplicate_window_s)
     present = await _ids_in_stream(js)
     journal = open_journal(settings.sqlalchemy_url)
-    published = start = 0
+    published = refused = start = 0
     try:
         while True:
             page = journal.recorder.select_notifications(start + 1, 500, topics=[RECORDED_TOPIC])
             for notification in page:
                 message = journal.mapper.to_domain_event(notification).message
                 if message["id"] not in present:
-                    await js.publish(f"tripcord.events.{message['tenantId']}.{message['type']}",
-                                     orjson.dumps(message), timeout=5,
-                                     headers={"Nats-Msg-Id": message["id"], "Content-Type": "application/json"})
+                    headers = {"Nats-Msg-Id": message["id"], "Content-Type": "application/json"}
+                    ack = await js.publish(f"tripcord.events.{message['tenantId']}.{message['type']}",
+                                           orjson.dumps(message), timeout=5, headers=headers)
                     present.add(message["id"])
-                    published += 1
+                    if ack.duplicate:  # removed from the stream (a purge) but still in its duplicate window
+                        refused += 1
+                    else:
+                        published += 1
             if len(page) < 500:
                 break
             start = page[-1].id
@@ -65,6 +68,10 @@ async def replay_stream(settings: Settings) -> int:
         await nc.close()
         journal.close()
     print(f"republished {published} events missing from {EVENTS_STREAM}")
+    if refused:
+        print(f"{refused} events were refused as duplicates: they left the stream within its duplicate window "
+              f"({settings.stream_duplicate_window_s} s); replay again once it has passed")
+        return 1
     return 0
 
 
