@@ -17,6 +17,9 @@ from application.journal import Journal
 from application.ports import Blocking, Commit, Observer, OutboxMessage, Storage, UnitOfWork
 
 
+CLASH_RETRIES = 5
+
+
 @dataclass(frozen=True)
 class RelayPolicy:
     max_attempts: int = 8
@@ -64,46 +67,47 @@ class Relay:
             await self._delivered(message)
 
     async def _delivered(self, message: OutboxMessage) -> None:
-        unit = UnitOfWork(outbox_done=[message.id])
         if message.kind == "event":
             self.observer.published("relayed")
-        else:
-            self.observer.dispatched(_action_type(message), "delivered")
-            await self._add_dispatch_outcome(unit, message, lambda d: d.deliver(message.attempts))
-        await self._commit(unit)
+            await self.commit(UnitOfWork(outbox_done=[message.id]))
+            return
+        self.observer.dispatched(_action_type(message), "delivered")
+        await self._record_outcome(message, lambda d: d.deliver(message.attempts), settled=True)
 
     async def _failed(self, message: OutboxMessage, error: str) -> None:
+        delay = backoff_ms(message.attempts, self.policy.base_ms, self.policy.max_ms)
         if message.kind == "event":  # events are never given up: the stream must get each one
             self.observer.published("deferred")
-            delay = backoff_ms(message.attempts, self.policy.base_ms, self.policy.max_ms)
-            await self.blocking(self.storage.reschedule, message.id, _now_ms() + delay, message.attempts)
-            return
-        if message.attempts >= self.policy.max_attempts:
+        elif message.attempts >= self.policy.max_attempts:
             self.observer.dispatched(_action_type(message), "dead")
-            unit = UnitOfWork(outbox_done=[message.id])
-            await self._add_dispatch_outcome(unit, message, lambda d: d.declare_dead(message.attempts, error))
-            await self._commit(unit)
+            await self._record_outcome(message, lambda d: d.declare_dead(message.attempts, error), settled=True)
             return
-        self.observer.dispatched(_action_type(message), "failed")
-        unit = UnitOfWork()
-        await self._add_dispatch_outcome(unit, message, lambda d: d.fail(message.attempts, error))
-        await self._commit(unit)
-        delay = backoff_ms(message.attempts, self.policy.base_ms, self.policy.max_ms)
+        else:
+            self.observer.dispatched(_action_type(message), "failed")
+            await self._record_outcome(message, lambda d: d.fail(message.attempts, error), settled=False)
         await self.blocking(self.storage.reschedule, message.id, _now_ms() + delay, message.attempts)
 
-    async def _add_dispatch_outcome(self, unit: UnitOfWork, message: OutboxMessage, change) -> None:
-        try:
-            dispatch = await self.blocking(self.journal.repository.get, UUID(message.id.removeprefix("dsp_")))
-        except AggregateNotFoundError:
-            return
-        change(dispatch)
-        unit.events += dispatch.collect_events()
+    async def _record_outcome(self, message: OutboxMessage, change, settled: bool) -> None:
+        """Records the outcome on the Dispatch (and settles the outbox when it is final).
 
-    async def _commit(self, unit: UnitOfWork) -> None:
-        try:
-            await self.commit(unit)
-        except IntegrityError:  # the request path recorded this outcome at the same moment
-            await self.commit(UnitOfWork(outbox_done=unit.outbox_done))
+        A clash means another writer (the request path, or a relay in another process) saved the
+        Dispatch first: read it again and apply the outcome on top, so no outcome is lost.
+        """
+        dispatch_id = UUID(message.id.removeprefix("dsp_"))
+        for _ in range(CLASH_RETRIES):
+            unit = UnitOfWork(outbox_done=[message.id] if settled else [])
+            try:
+                dispatch = await self.blocking(self.journal.repository.get, dispatch_id)
+                change(dispatch)
+                unit.events += dispatch.collect_events()
+            except AggregateNotFoundError:
+                pass
+            try:
+                await self.commit(unit)
+                return
+            except IntegrityError:
+                continue
+        raise IntegrityError(f"could not record the outcome of {message.id}")
 
 
 def _action_type(message: OutboxMessage) -> str:
