@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     nats_url: str | None = None  # default: a private nats-server; "none": no stream
     jwt_secret: str | None = None  # default: generated once, kept in the data dir
     webhook_allow_private: bool = False
+    access_log: bool = True  # one JSON line per request, with its request id
     max_body_bytes: int = 64 * 1024
     dispatch_deadline_s: float = Field(2.0, gt=0)
     stream_publish_timeout_s: float = Field(0.5, gt=0)

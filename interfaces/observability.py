@@ -7,7 +7,10 @@ import time
 
 from aiohttp import web
 
-from interfaces.keys import METRICS, REQUEST_ID
+from interfaces.keys import METRICS, REQUEST_ID, SETTINGS
+
+
+access = logging.getLogger("tripcord.access")
 
 
 @web.middleware
@@ -27,13 +30,17 @@ async def request_context_middleware(request: web.Request, handler):
     finally:
         route = request.match_info.route.resource
         name = route.canonical if route is not None else "unmatched"
+        elapsed = time.perf_counter() - started
         metrics = request.app[METRICS]
         metrics.requests.labels(request.method, name, str(status)).inc()
-        metrics.latency.labels(request.method, name).observe(time.perf_counter() - started)
+        metrics.latency.labels(request.method, name).observe(elapsed)
+        if request.app[SETTINGS].access_log:
+            access.info("%s %s %s", request.method, request.path, status, extra={
+                "request_id": request_id, "status": status, "duration_ms": round(elapsed * 1000, 3)})
 
 
 class JsonFormatter(logging.Formatter):
-    FIELDS = ("request_id", "error", "url")
+    FIELDS = ("request_id", "status", "duration_ms", "error", "url")
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {"at": self.formatTime(record), "level": record.levelname, "logger": record.name,

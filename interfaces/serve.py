@@ -54,4 +54,4 @@ def _run(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
     configure_logging()
     print(f"tripcord: serving on http://{host}:{port}", flush=True)
     web.run_app(create_app(settings), host=host, port=port, reuse_port=reuse_port, access_log=None,
-                print=None, handle_signals=True)
+                print=None, handle_signals=True)  # the request-context middleware logs each request

@@ -9,3 +9,14 @@ async def test_seed_example_creates_a_trigger_and_lists_it(api):
     assert created["id"].startswith("tr_") and created["version"] == 1
     assert listed["data"] == [created]
     assert listed["pagination"] == {"total": 1, "limit": 50, "offset": 0, "hasMore": False}
+
+
+async def test_each_request_is_logged_as_structured_data_with_its_request_id(api, caplog):
+    caplog.set_level("INFO", logger="tripcord.access")
+
+    response = await api.request("GET", "/api/v1/triggers", headers={"X-Request-Id": "req-42"})
+
+    assert response.headers["X-Request-Id"] == "req-42"
+    [line] = [r for r in caplog.records if r.name == "tripcord.access"]
+    assert (line.request_id, line.status, line.getMessage()) == ("req-42", 200, "GET /api/v1/triggers 200")
+    assert line.duration_ms > 0
