@@ -187,8 +187,11 @@ class Ingestion:
     async def _deliver(self, plan: Plan, started: float) -> dict:
         deadline = started + self.policy.deadline_s
         publish = self._attempt(plan.event_message, min(self.policy.publish_timeout_s, _left(deadline)))
-        attempts = [self._attempt(fire.message, _left(deadline)) for fire in plan.fires]
-        (sequence, stream_error), *outcomes = await asyncio.gather(publish, *attempts)
+        if plan.fires:
+            attempts = [self._attempt(fire.message, _left(deadline)) for fire in plan.fires]
+            (sequence, stream_error), *outcomes = await asyncio.gather(publish, *attempts)
+        else:  # the common case: no task to spawn
+            (sequence, stream_error), outcomes = await publish, []
         self.observer.published("acknowledged" if stream_error is None else "deferred")
         message = plan.event_message.body
         response = {
@@ -218,7 +221,8 @@ class Ingestion:
 
     async def _attempt(self, message: OutboxMessage, timeout: float) -> tuple[int | None, str | None]:
         try:
-            return await asyncio.wait_for(self.deliveries.send(message, timeout), timeout), None
+            async with asyncio.timeout(timeout):
+                return await self.deliveries.send(message, timeout), None
         except asyncio.TimeoutError:
             return None, f"no answer within {timeout:.2f} s; will retry"
         except Exception as error:  # any failure is reported and left to the relay

@@ -79,7 +79,8 @@ class JetStream:
             raise StreamUnavailable("the stream is not connected")
         # Pipelined: many publishes share the connection's writes; each ack is awaited on its own.
         ack = await self.js.publish_async(subject, body, headers={**HEADERS, "Nats-Msg-Id": message_id})
-        return (await asyncio.wait_for(ack, timeout)).seq
+        async with asyncio.timeout(timeout):
+            return (await ack).seq
 
     async def close(self) -> None:
         if self._connector is not None:
