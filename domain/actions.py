@@ -31,6 +31,11 @@ def canonical_action_type(action_type: str) -> str:
     return canonical
 
 
+def config_keys(action_type: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The required and the optional actionConfig keys of a (canonical) action type."""
+    return _REQUIRED[action_type], _OPTIONAL[action_type]
+
+
 def validated_config(action_type: str, config: dict) -> dict:
     """The config with defaults applied; raises InvalidTrigger naming the offending key."""
     if not isinstance(config, dict):
@@ -51,8 +56,12 @@ def validated_config(action_type: str, config: dict) -> dict:
 
 
 def _validated_webhook(config: dict) -> dict:
-    url = urlsplit(config["url"])
-    if url.scheme not in ("http", "https") or not url.hostname:
+    try:
+        url = urlsplit(config["url"])
+        url.port  # raises for a port out of range, as urlsplit does for a broken IPv6 literal
+    except ValueError:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.hostname:
         raise InvalidTrigger("actionConfig.url", "must be an absolute http or https URL")
     method = config.get("method", "POST").upper()
     if method not in WEBHOOK_METHODS:

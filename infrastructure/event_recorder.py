@@ -7,6 +7,7 @@ dropped: nothing here LISTENs, since the listing projection is applied in the wr
 
 from sqlalchemy import insert
 
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 
@@ -23,5 +24,13 @@ class BatchApplicationRecorder(SQLAlchemyApplicationRecorder):
         return [row[0] for row in result]
 
 
+class QuietDatastore(SQLAlchemyDatastore):
+    """Statement parameters hold customer data and webhook secrets: a database error must not repeat them."""
+
+    def __init__(self, **kwargs):
+        super().__init__(hide_parameters=True, **kwargs)
+
+
 class Factory(SQLAlchemyFactory):
     application_recorder_class = BatchApplicationRecorder
+    datastore_class = QuietDatastore

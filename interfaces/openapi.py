@@ -1,9 +1,11 @@
 """The OpenAPI 3.1 document, generated from the pydantic models that validate requests."""
 
 from functools import cache
+from typing import get_args
 
 from pydantic.json_schema import models_json_schema
 
+from domain.actions import WEBHOOK_METHODS, canonical_action_type, config_keys
 from interfaces import schemas as s
 
 REF = "#/components/schemas/{model}"
@@ -14,6 +16,14 @@ TENANT = {"name": "X-Tenant-Id", "in": "header", "required": True,
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
                "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}}
 TRIGGER_ID = {"name": "trigger_id", "in": "path", "required": True, "schema": {"type": "string"}}
+SETTING = {"type": "string", "minLength": 1, "maxLength": 2048}
+WEBHOOK_SETTINGS = {
+    "url": {**SETTING, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"},
+    "method": {"type": "string", "enum": list(WEBHOOK_METHODS)},
+    "headers": {"type": "object", "maxProperties": 32, "propertyNames": {"minLength": 1, "maxLength": 256},
+                "additionalProperties": {"type": "string", "maxLength": 2048}},
+    "secret": {**SETTING, "writeOnly": True},
+}
 
 
 def _ref(model) -> dict:
@@ -34,6 +44,19 @@ def _query(model) -> list[dict]:
             for name, prop in schema["properties"].items()]
 
 
+def _action_config_rules(config_required: bool) -> list[dict]:
+    """The actionConfig keys each actionType takes, as domain.actions checks them."""
+    rules = []
+    for name in get_args(s.ActionTypeName):
+        required, optional = config_keys(canonical_action_type(name))
+        config = {"type": "object", "required": list(required), "additionalProperties": False,
+                  "properties": {key: WEBHOOK_SETTINGS.get(key, SETTING) for key in required + optional}}
+        rules.append({"if": {"required": ["actionType"], "properties": {"actionType": {"const": name}}},
+                      "then": {"properties": {"actionConfig": config},
+                               "required": ["actionConfig"] if config_required else []}})
+    return rules
+
+
 def _operation(summary, *, body=None, ok=("200", None), params=(), errors=(400, 401, 403, 404)):
     status, model = ok
     operation = {
@@ -52,6 +75,8 @@ def _operation(summary, *, body=None, ok=("200", None), params=(), errors=(400, 
 def openapi_document() -> dict:
     _, components = models_json_schema([(m, "validation") for m in BODIES] +
                                        [(m, "serialization") for m in RESULTS], ref_template=REF)
+    components["$defs"]["TriggerCreate"]["allOf"] = _action_config_rules(config_required=True)
+    components["$defs"]["TriggerUpdate"]["allOf"] = _action_config_rules(config_required=False)
     write_errors = (400, 401, 403, 404, 409, 413, 415)
     return {
         "openapi": "3.1.0",

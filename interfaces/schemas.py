@@ -52,13 +52,13 @@ class TriggerTest(Strict):
 
 class TriggerListQuery(Strict):
     status: Literal["active", "paused"] | None = None
-    eventType: str | None = Field(None, max_length=100)
-    limit: int = Field(50, ge=1)
-    offset: int = Field(0, ge=0)
+    eventType: str | None = Field(None, pattern=EVENT_TYPE_PATTERN, max_length=100)
+    limit: int = Field(50, ge=1, le=MAX_INT, description="page size; above 200 means 200")
+    offset: int = Field(0, ge=0, le=MAX_INT)
 
 
 class VersionQuery(Strict):
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 class TriggerView(BaseModel):
@@ -123,7 +123,8 @@ class IngestRequest(Strict):
     customerId: str = Field(min_length=1, max_length=256)
     data: dict[str, Any] = Field(default_factory=dict)
     channel: str | None = Field(None, max_length=256)
-    timestamp: str | None = Field(None, max_length=64, description="ISO 8601; defaults to the server's time")
+    timestamp: str | None = Field(None, max_length=64, json_schema_extra={"format": "date-time"},
+                                  description="ISO 8601; defaults to the server's time")
 
     @field_validator("timestamp")
     @classmethod
@@ -133,11 +134,12 @@ class IngestRequest(Strict):
             return None
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.astimezone(timezone.utc)  # overflows for year 1 or 9999 near the edge
+        except (ValueError, OverflowError):
             raise ValueError("must be an ISO 8601 date-time, such as 2026-02-20T10:00:00Z") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class TriggerMatch(BaseModel):

@@ -1,0 +1,156 @@
+"""Bounded concurrent ingest load, and readers of what the store and the streams hold afterwards."""
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import aiohttp
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.utils import get_topic
+
+from domain.customer_events import CustomerEvent
+from domain.dispatch import Dispatch
+from infrastructure.storage import open_journal
+from infrastructure.tables import outbox
+from tests.e2e.ingest_helpers import StreamProbe
+
+INGEST = "/api/v1/events/ingest"
+BIG_SPENDER = {"name": "big spender", "eventType": "purchase", "actionType": "recommend",
+               "actionConfig": {"decisionFlowId": "df_1"},
+               "condition": {"field": "amount", "operator": "greater_than", "value": 500}}
+
+
+@dataclass
+class Answer:
+    customer: str
+    status: int | None  # None: no answer at all (connection lost, or no reply within the timeout)
+    body: dict | None
+    seconds: float
+    at: float = 0.0  # time.monotonic() when the answer came
+
+    @property
+    def event_id(self) -> str | None:
+        return (self.body or {}).get("eventId") if self.status == 200 else None
+
+
+@dataclass
+class IngestLoad:
+    """`total` ingests by `concurrency` workers, one customer per request, so each can be traced in the store.
+
+    Bounded in count and in time: it stops after `total` requests or `max_seconds`, whichever comes first.
+    """
+
+    client: object  # an aiohttp ClientSession (with base_url) or a pytest-aiohttp TestClient
+    headers: dict
+    total: int
+    concurrency: int
+    pause_s: float = 0.0
+    timeout_s: float = 5.0
+    max_seconds: float = 60.0
+    answers: list[Answer] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._numbers = itertools.count()
+        self._progress = asyncio.Condition()
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Workers finish the request they are sending, then stop."""
+        self._stopped = True
+
+    async def run(self) -> list[Answer]:
+        deadline = time.monotonic() + self.max_seconds
+        await asyncio.gather(*(self._worker(deadline) for _ in range(self.concurrency)))
+        return self.answers
+
+    async def answered(self, count: int, timeout: float = 30.0) -> None:
+        """Waits until `count` requests have been answered, whatever the answer."""
+        async with self._progress:
+            await asyncio.wait_for(self._progress.wait_for(lambda: len(self.answers) >= count), timeout)
+
+    async def _worker(self, deadline: float) -> None:
+        while not self._stopped and time.monotonic() < deadline and (n := next(self._numbers)) < self.total:
+            self.answers.append(await self._ingest(f"cust-{n:05d}"))
+            async with self._progress:
+                self._progress.notify_all()
+            if self.pause_s:
+                await asyncio.sleep(self.pause_s)
+
+    async def _ingest(self, customer: str) -> Answer:
+        started = time.monotonic()
+        body = {"type": "purchase", "customerId": customer, "data": {"amount": 600}}
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                response = await self.client.post(INGEST, json=body, headers=self.headers)
+                payload = await response.json(content_type=None)
+            return Answer(customer, response.status, payload, time.monotonic() - started, time.monotonic())
+        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError):
+            return Answer(customer, None, None, time.monotonic() - started, time.monotonic())
+
+    def statuses(self) -> Counter:
+        return Counter(a.status for a in self.answers)
+
+    def acknowledged(self) -> dict[str, str]:
+        """customerId → eventId of every request answered 200."""
+        return {a.customer: a.event_id for a in self.answers if a.status == 200}
+
+    def slowest(self) -> float:
+        return max((a.seconds for a in self.answers), default=0.0)
+
+
+@dataclass
+class StoredEvents:
+    """What the event store and the outbox hold for one tenant, read with a journal of its own."""
+
+    events: dict[str, str]  # eventId → customerId
+    dispatches: dict[str, str]  # dispatchId → outcome ("pending" | "delivered" | "dead")
+    outbox: set[str]  # ids of the messages still owed
+
+    @classmethod
+    def read(cls, sqlalchemy_url: str, tenant: str, trigger_ids: list[str]) -> "StoredEvents":
+        journal = open_journal(sqlalchemy_url)
+        try:
+            events = {}
+            topic = get_topic(CustomerEvent.Recorded)
+            start = 1
+            while page := journal.recorder.select_notifications(start, 1000, topics=[topic]):
+                for notification in page:
+                    recorded = journal.mapper.to_domain_event(notification)
+                    if recorded.tenant_id == tenant:
+                        events[recorded.event_id] = recorded.message["customerId"]
+                start = page[-1].id + 1
+            dispatches = {}
+            for event_id in events:
+                for trigger_id in trigger_ids:
+                    try:
+                        dispatch = journal.repository.get(Dispatch.create_id(tenant, event_id, trigger_id))
+                    except AggregateNotFoundError:
+                        continue
+                    dispatches[Dispatch.public_id(tenant, event_id, trigger_id)] = dispatch.outcome
+            with journal.recorder.transaction(commit=False) as session:
+                owed = set(session.execute(outbox.select().with_only_columns(outbox.c.id)
+                                           .where(outbox.c.tenant_id == tenant)).scalars())
+            return cls(events, dispatches, owed)
+        finally:
+            journal.close()
+            journal.recorder.datastore.engine.dispose()
+
+
+async def stream_ids(nats_url: str, subject: str, stream: str) -> list[str]:
+    """Every Nats-Msg-Id the stream holds on `subject`, duplicates included."""
+    async with StreamProbe(nats_url) as probe:
+        return await probe.ids(subject, stream)
+
+
+async def until(check, timeout: float, interval: float = 0.1):
+    """Polls `check` (sync or async) until it returns something truthy; returns the last value either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(interval)
