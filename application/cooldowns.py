@@ -11,7 +11,7 @@ from domain.cooldown import CustomerCooldown
 
 
 class Cooldowns:
-    def __init__(self, capacity: int = 200_000):
+    def __init__(self, capacity: int = 50_000):  # about 800 bytes each: ~40 MiB per worker when full
         self.capacity = capacity
         self._known: OrderedDict = OrderedDict()
 

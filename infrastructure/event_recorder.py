@@ -5,6 +5,7 @@ INSERT … RETURNING does the same work for a whole batch at a fraction of the C
 dropped: nothing here LISTENs, since the listing projection is applied in the writing transaction.
 """
 
+import orjson
 from sqlalchemy import insert
 
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
@@ -25,10 +26,18 @@ class BatchApplicationRecorder(SQLAlchemyApplicationRecorder):
 
 
 class QuietDatastore(SQLAlchemyDatastore):
-    """Statement parameters hold customer data and webhook secrets: a database error must not repeat them."""
+    """Statement parameters hold customer data and webhook secrets: a database error must not repeat them.
+
+    JSON columns (the outbox, the listing) go through orjson: they are written on every ingest.
+    """
 
     def __init__(self, **kwargs):
-        super().__init__(hide_parameters=True, **kwargs)
+        super().__init__(hide_parameters=True, json_serializer=_json_text, json_deserializer=orjson.loads,
+                         **kwargs)
+
+
+def _json_text(value) -> str:
+    return orjson.dumps(value).decode()
 
 
 class Factory(SQLAlchemyFactory):

@@ -4,6 +4,7 @@ The same code runs on SQLite (embedded default) and PostgreSQL through eventsour
 which lets our own tables share the event store's session and therefore its commit.
 """
 
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Sequence
@@ -15,9 +16,10 @@ from application.journal import Journal
 from application.ports import OutboxMessage, UnitOfWork
 from application.trigger_listing import TRIGGER_TOPICS, project
 from domain.trigger import Trigger
-from infrastructure.tables import metadata, outbox, projection_position, trigger_listing
+from infrastructure.tables import metadata, outbox, projection_position, trigger_counts, trigger_listing
 
 LISTING = "trigger_listing"
+DEEP_OFFSET = 1000
 TRIGGER_EVENTS = (Trigger.Created, Trigger.Updated, Trigger.Paused, Trigger.Activated, Trigger.Deleted)
 SCHEMA_LOCK = 0x7472697063  # a PostgreSQL advisory lock key of our own
 
@@ -78,13 +80,28 @@ class SqlStorage:
                         .values(position=func.greatest(projection_position.c.position, position)
                                 if self.is_postgres else func.max(projection_position.c.position, position)))
         rows: dict = {}
+        counts: Counter = Counter()
         for event, notification_id in changes:
             key = str(event.originator_id)
-            before = rows.get(key) or self._listing_row(session, key)
-            rows[key] = project(before, event, notification_id)
+            if key not in rows:
+                rows[key] = self._listing_row(session, key)
+                counts.subtract(_counted([rows[key]]))
+            rows[key] = project(rows[key], event, notification_id)
+        counts.update(_counted(rows.values()))
         for key, row in rows.items():
             session.execute(delete(trigger_listing).where(trigger_listing.c.aggregate_id == key))
             session.execute(insert(trigger_listing), [_listing_values(key, row)])
+        for (tenant_id, status, event_type), change in counts.items():
+            if change:
+                self._count(session, tenant_id, status, event_type, change)
+
+    def _count(self, session, tenant_id: str, status: str, event_type: str, change: int) -> None:
+        key = (trigger_counts.c.tenant_id == tenant_id, trigger_counts.c.status == status,
+               trigger_counts.c.event_type == event_type)
+        if not session.execute(update(trigger_counts).where(*key)
+                               .values(triggers=trigger_counts.c.triggers + change)).rowcount:
+            session.execute(insert(trigger_counts), [{"tenant_id": tenant_id, "status": status,
+                                                      "event_type": event_type, "triggers": change}])
 
     def _lock_position(self, session) -> None:
         found = session.execute(select(projection_position.c.position)
@@ -116,8 +133,13 @@ class SqlStorage:
                     break
                 start = page[-1].id + 1
             session.execute(delete(trigger_listing))
+            session.execute(delete(trigger_counts))
             if rows:
                 session.execute(insert(trigger_listing), [_listing_values(k, r) for k, r in rows.items()])
+            counts = _counted(rows.values())
+            if counts:
+                session.execute(insert(trigger_counts), [
+                    {"tenant_id": t, "status": s, "event_type": e, "triggers": n} for (t, s, e), n in counts.items()])
             session.execute(update(projection_position).where(projection_position.c.name == LISTING)
                             .values(position=position))
         return applied
@@ -130,22 +152,34 @@ class SqlStorage:
             where.append(trigger_listing.c.status == status)
         if event_type:
             where.append(trigger_listing.c.event_type == event_type)
-        query = (select(trigger_listing).where(*where)
-                 .order_by(trigger_listing.c.priority.desc(), trigger_listing.c.created_at_us,
-                           trigger_listing.c.trigger_id)
-                 .limit(limit).offset(offset))
+        order = (trigger_listing.c.priority.desc(), trigger_listing.c.created_at_us, trigger_listing.c.trigger_id)
         with self.recorder.transaction(commit=False) as session:
-            total = session.execute(select(func.count()).select_from(trigger_listing).where(*where)).scalar()
-            rows = [_listing_dict(r) for r in session.execute(query).mappings()]
-        return rows, total
+            if offset < DEEP_OFFSET:
+                rows = _listing_rows(session.execute(
+                    select(trigger_listing).where(*where).order_by(*order).limit(limit).offset(offset)))
+            else:  # skip the deep offset on the index alone, then read just the page's rows
+                ids = session.execute(select(trigger_listing.c.trigger_id).where(*where).order_by(*order)
+                                      .limit(limit).offset(offset)).scalars().all()
+                found = {r["trigger_id"]: r for r in _listing_rows(session.execute(
+                    select(trigger_listing).where(trigger_listing.c.tenant_id == tenant_id,
+                                                  trigger_listing.c.trigger_id.in_(ids))))} if ids else {}
+                rows = [found[i] for i in ids if i in found]
+            counted = [trigger_counts.c.tenant_id == tenant_id]
+            if status:
+                counted.append(trigger_counts.c.status == status)
+            if event_type:
+                counted.append(trigger_counts.c.event_type == event_type)
+            total = session.execute(select(func.coalesce(func.sum(trigger_counts.c.triggers), 0))
+                                    .where(*counted)).scalar()
+        return rows, int(total)
 
     def listing_changes(self, after_position):
         with self.recorder.transaction(commit=False) as session:
             position = self._position(session)
             found = session.execute(select(trigger_listing)
                                     .where(trigger_listing.c.position > after_position)
-                                    .order_by(trigger_listing.c.position)).mappings()
-            rows = [_listing_dict(r) for r in found]
+                                    .order_by(trigger_listing.c.position))
+            rows = _listing_rows(found)
         return rows, max([position, *(r["position"] for r in rows)])
 
     def listing_position(self) -> int:
@@ -208,6 +242,16 @@ def _listing_values(aggregate_id: str, row: dict) -> dict:
     values = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
     return {**values, "aggregate_id": aggregate_id,
             "created_at_us": _micros(row["created_at"]), "updated_at_us": _micros(row["updated_at"])}
+
+
+def _counted(rows) -> Counter:
+    """Listed (not deleted) triggers per (tenant, status, event type)."""
+    return Counter((r["tenant_id"], r["status"], r["event_type"]) for r in rows if r and not r["deleted"])
+
+
+def _listing_rows(result) -> list[dict]:
+    names = list(result.keys())
+    return [_listing_dict(dict(zip(names, values))) for values in result]
 
 
 def _listing_dict(found) -> dict:

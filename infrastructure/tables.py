@@ -24,7 +24,25 @@ trigger_listing = Table(
     Column("updated_at_us", BigInteger, nullable=False),
     Column("version", Integer, nullable=False),
     Column("position", BigInteger, nullable=False, index=True),
-    Index("tripcord_trigger_listing_order", "tenant_id", "deleted", "priority", "created_at_us"),
+)
+# Both match the listing order (priority descending, then oldest first) so a page is an index
+# scan; the included columns let the status filter and deep offsets skip the table.
+Index("tripcord_trigger_listing_page", trigger_listing.c.tenant_id, trigger_listing.c.deleted,
+      trigger_listing.c.priority.desc(), trigger_listing.c.created_at_us, trigger_listing.c.trigger_id,
+      postgresql_include=["status", "event_type"])
+Index("tripcord_trigger_listing_type_page", trigger_listing.c.tenant_id, trigger_listing.c.event_type,
+      trigger_listing.c.deleted, trigger_listing.c.priority.desc(), trigger_listing.c.created_at_us,
+      trigger_listing.c.trigger_id, postgresql_include=["status"])
+
+# How many triggers each tenant has per (status, event type), kept with the listing, so a page's
+# total is a sum over a few rows instead of a count over all the tenant's triggers.
+trigger_counts = Table(
+    "tripcord_trigger_counts",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("event_type", String(100), primary_key=True),
+    Column("triggers", BigInteger, nullable=False),
 )
 
 projection_position = Table(

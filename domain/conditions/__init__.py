@@ -16,12 +16,13 @@ def _always(data, envelope) -> bool:
 class Condition:
     """A checked condition, compiled once; matches() is the hot path, explain() the diagnostic one."""
 
-    __slots__ = ("raw", "_matches", "_explain")
+    __slots__ = ("raw", "_tree", "_matches", "_explain")
 
     def __init__(self, raw: dict | None, tree):
         self.raw = raw
+        self._tree = tree
         self._matches = _always if tree is None else matcher(tree)
-        self._explain = None if tree is None else explainer(tree)
+        self._explain = None  # built on first use: only dry runs explain, every ingest matches
 
     @classmethod
     def parse(cls, raw: dict | None) -> "Condition":
@@ -31,8 +32,10 @@ class Condition:
         return self._matches(data, envelope)
 
     def explain(self, data: dict, envelope: dict) -> Explanation:
-        if self._explain is None:
+        if self._tree is None:
             return Explanation(True, "No condition: always fires", [])
+        if self._explain is None:
+            self._explain = explainer(self._tree)
         trace: list[LeafTrace] = []
         matched, reason = self._explain(data, envelope, trace)
         return Explanation(matched, "All conditions matched" if matched else reason, trace)

@@ -14,7 +14,7 @@ from application.trigger_index import TriggerIndex
 from application.triggers import Triggers
 from domain.customer_events import CustomerEvent
 from infrastructure.storage import SqlStorage, open_journal
-from infrastructure.tables import projection_position, trigger_listing
+from infrastructure.tables import projection_position, trigger_counts, trigger_listing
 
 TRIPCORD = Path(sys.executable).with_name("tripcord")
 JOURNEY = {"name": "High-Value Purchase Trigger", "event_type": "purchase", "action_type": "enroll_journey",
@@ -79,6 +79,7 @@ def snapshot(storage: SqlStorage, tenants: list[str]) -> dict:
 def wipe_listing(storage: SqlStorage) -> None:
     with storage.recorder.datastore.engine.begin() as connection:
         connection.execute(delete(trigger_listing))
+        connection.execute(delete(trigger_counts))
         connection.execute(delete(projection_position))
 
 
