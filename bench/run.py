@@ -58,7 +58,10 @@ def wrk(port: int, duration: int, connections: int, ids_file: Path | None, cpu: 
     if cpu is not None:
         command = ["taskset", "-c", cpu, *command]
     output = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 60).stdout
-    return parse_wrk(output)
+    try:
+        return parse_wrk(output)
+    except (AttributeError, ValueError):
+        raise RuntimeError(f"cannot read wrk's output:\n{output}") from None
 
 
 def parse_wrk(output: str) -> dict:
@@ -150,7 +153,8 @@ def main() -> int:
         serve = [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), "--workers", str(args.workers)]
         if args.server_cpus:
             serve = ["taskset", "-c", args.server_cpus, *serve]
-        server = subprocess.Popen(serve, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        log = stack.enter_context(open(work / "serve.log", "wb"))  # a pipe nobody reads would fill and block
+        server = subprocess.Popen(serve, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         stack.callback(lambda: (server.terminate(), server.wait(10)))
         wait_ready(f"http://127.0.0.1:{port}/readyz")
         triggers = create_triggers(port)

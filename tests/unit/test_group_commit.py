@@ -1,0 +1,74 @@
+"""Group commit: concurrent units share transactions; a clash fails only the units that clash."""
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from application.ports import UnitOfWork
+from infrastructure.group_commit import CommitLanes, GroupCommit
+
+
+class Store:
+    """Records units as a transaction would: all or none, refusing any unit marked as clashing."""
+
+    def __init__(self):
+        self.transactions: list[list[str]] = []
+
+    def record(self, units):
+        names = [u.outbox_done[0] for u in units]
+        if any(name.startswith("clash") for name in names):
+            raise IntegrityError("version clash")
+        self.transactions.append(names)
+
+
+def unit(name: str, events=()) -> UnitOfWork:
+    return UnitOfWork(events=list(events), outbox_done=[name])
+
+
+@pytest.fixture
+def executor():
+    with ThreadPoolExecutor(2) as pool:
+        yield pool
+
+
+async def test_units_waiting_together_share_one_transaction(executor):
+    store = Store()
+    commit = GroupCommit(store, executor, max_batch=100)
+
+    await asyncio.gather(*(commit(unit(f"u{n}")) for n in range(10)))
+
+    assert sorted(sum(store.transactions, [])) == sorted(f"u{n}" for n in range(10))
+    assert len(store.transactions) <= 2  # the first alone, the rest queued behind it
+
+
+async def test_a_clash_fails_its_own_unit_and_every_other_unit_commits(executor):
+    store = Store()
+    commit = GroupCommit(store, executor, max_batch=100)
+    names = [f"u{n}" for n in range(15)] + ["clash-a", "clash-b"]
+
+    results = await asyncio.gather(*(commit(unit(n)) for n in names), return_exceptions=True)
+
+    failed = {n for n, r in zip(names, results) if isinstance(r, IntegrityError)}
+    assert failed == {"clash-a", "clash-b"}
+    assert sorted(sum(store.transactions, [])) == sorted(names[:15])
+    assert len(store.transactions) < 15  # halving, not one transaction per unit
+
+
+async def test_the_batch_size_is_bounded(executor):
+    store = Store()
+    commit = GroupCommit(store, executor, max_batch=4)
+
+    await asyncio.gather(*(commit(unit(f"u{n}")) for n in range(20)))
+
+    assert max(len(t) for t in store.transactions) <= 4
+
+
+async def test_lanes_send_outbox_only_units_apart_from_event_units(executor):
+    events, outbox = Store(), Store()
+    lanes = CommitLanes(GroupCommit(events, executor, 10), GroupCommit(outbox, executor, 10))
+
+    await asyncio.gather(lanes(unit("recorded", events=["an event"])), lanes(unit("settled")))
+
+    assert (events.transactions, outbox.transactions) == ([["recorded"]], [["settled"]])
