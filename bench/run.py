@@ -82,15 +82,15 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def create_triggers(port: int) -> int:
+def create_triggers(port: int, count: int = 100) -> int:
     token = TokenAuthority(SECRET).mint("bench", ["admin"], [TENANT], 3600)
-    for trigger in bench_triggers():
+    for trigger in bench_triggers(count):
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/triggers", data=json.dumps(trigger).encode(), method="POST",
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}", "X-Tenant-Id": TENANT})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 201
-    return len(bench_triggers())
+    return count
 
 
 def stored_events(database_url: str) -> tuple[set[str], list]:
@@ -137,6 +137,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--triggers", type=int, default=100, help="active triggers in the tenant")
     parser.add_argument("--server-cpus", default=None, help="taskset list for the service, e.g. 0")
     parser.add_argument("--load-cpu", default=None, help="taskset list for wrk, e.g. 1")
     args = parser.parse_args()
@@ -157,7 +158,7 @@ def main() -> int:
         server = subprocess.Popen(serve, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         stack.callback(lambda: (server.terminate(), server.wait(10)))
         wait_ready(f"http://127.0.0.1:{port}/readyz")
-        triggers = create_triggers(port)
+        triggers = create_triggers(port, args.triggers)
         time.sleep(1.0)  # every worker's index polls the new triggers in
 
         ids_file = work / "acknowledged.txt"
@@ -177,7 +178,7 @@ def main() -> int:
         acknowledged = set(ids_file.read_text().split())
         stored, cooldowns, _ = stored_events(database_url)
         streamed = asyncio.run(streamed_ids(nats_url))
-        windows = {t["name"]: t["cooldownMs"] for t in bench_triggers()}
+        windows = {t["name"]: t["cooldownMs"] for t in bench_triggers(args.triggers)}
         twice = sum(1 for _, times in cooldowns
                     for a, b in zip(times, times[1:]) if b - a < min(w for w in windows.values() if w))
 

@@ -1,4 +1,4 @@
-"""The benchmark tenant's 100 active triggers: every event type, mixed conditions and cooldowns."""
+"""The benchmark tenant's active triggers (100 by default): every event type, mixed conditions and cooldowns."""
 
 EVENT_TYPES = ["purchase", "cart_abandon", "page_view", "app_open", "support_call",
                "outcome.recorded", "customer.updated"]
@@ -18,9 +18,9 @@ CONDITIONS = [
 ]
 
 
-def bench_triggers() -> list[dict]:
+def bench_triggers(count: int = 100) -> list[dict]:
     triggers = []
-    for n in range(100):
+    for n in range(count):
         action_type, config = ACTIONS[n % len(ACTIONS)]
         triggers.append({
             "name": f"bench-{n:03d}",
