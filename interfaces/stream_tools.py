@@ -14,14 +14,22 @@ from infrastructure.stream import EVENTS_STREAM, ensure_streams
 RECORDED_TOPIC = f"{CustomerEvent.__module__}:{CustomerEvent.__qualname__}.Recorded"
 
 
-def _url(settings: Settings) -> str:
+async def _connect(settings: Settings):
     if not settings.stream_enabled or not settings.nats_url:
         raise SystemExit("set TRIPCORD_NATS_URL to the server of `tripcord serve` (it prints it at start-up)")
-    return settings.nats_url
+    try:
+        return await nats.connect(settings.nats_url, connect_timeout=3, max_reconnect_attempts=3,
+                                  reconnect_time_wait=0.5, error_cb=_quiet)
+    except Exception as error:
+        raise SystemExit(f"cannot reach NATS at {settings.nats_url}: {error or type(error).__name__}") from None
+
+
+async def _quiet(error: Exception) -> None:
+    """nats-py prints a traceback per failed attempt by default; one clear message is enough."""
 
 
 async def tail(settings: Settings, tenant: str, event_type: str, from_start: bool, count: int) -> int:
-    nc = await nats.connect(_url(settings), connect_timeout=3, max_reconnect_attempts=3)
+    nc = await _connect(settings)
     js = nc.jetstream()
     subject = f"tripcord.events.{tenant if tenant != '*' else '*'}.{event_type if event_type != '*' else '*'}"
     policy = "all" if from_start else "new"
@@ -41,7 +49,7 @@ async def tail(settings: Settings, tenant: str, event_type: str, from_start: boo
 
 async def replay_stream(settings: Settings) -> int:
     """Publishes every recorded event the stream does not hold yet (compared by message id)."""
-    nc = await nats.connect(_url(settings), connect_timeout=3, max_reconnect_attempts=3)
+    nc = await _connect(settings)
     js = nc.jetstream()
     await ensure_streams(js, settings.stream_duplicate_window_s)
     present = await _ids_in_stream(js)
