@@ -11,7 +11,7 @@ from application.trigger_index import TriggerIndex
 from domain.actions import WRITE_ONLY_KEYS
 from domain.conditions import Condition, Explanation
 from domain.customer_events import trigger_event_types
-from domain.trigger import Trigger, TriggerDeleted
+from domain.trigger import Trigger
 
 
 class TriggerNotFound(Exception):

@@ -24,13 +24,12 @@ from infrastructure.stream import JetStream
 from infrastructure.webhooks import SignedWebhooks
 from interfaces import ingest_handlers, ops_handlers, trigger_handlers
 from interfaces.errors import error_middleware
-from interfaces.keys import (AUTHORITY, EXECUTOR, INGESTION, JOURNAL, METRICS, RELAY, SETTINGS, STORAGE,
-                             STREAM_STATUS, TRIGGERS)
+from interfaces.keys import (AUTHORITY, EXECUTOR, INGESTION, JETSTREAM, JOURNAL, METRICS, RELAY, SETTINGS,
+                             STORAGE, STREAM_STATUS, TRIGGERS)
 from interfaces.observability import request_context_middleware
 from interfaces.security import auth_middleware
 
 log = logging.getLogger("tripcord")
-_JETSTREAM = web.AppKey("jetstream", object)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -65,7 +64,7 @@ async def stream(app: web.Application):
     private = None
     if not settings.stream_enabled:
         status["state"] = "disabled"
-        app[_JETSTREAM] = None
+        app[JETSTREAM] = None
         yield
         return
     url = settings.nats_url
@@ -77,7 +76,7 @@ async def stream(app: web.Application):
     status["url"] = url
     jetstream = JetStream(url, settings.stream_duplicate_window_s)
     jetstream.start()
-    app[_JETSTREAM] = jetstream
+    app[JETSTREAM] = jetstream
     yield
     await jetstream.close()
     if private is not None:
@@ -96,7 +95,7 @@ async def services(app: web.Application):
     app[TRIGGERS] = triggers = Triggers(journal, storage, index)
     await blocking(triggers.refresh_index)
     webhooks = SignedWebhooks(settings.webhook_allow_private)
-    deliveries = Deliveries(app[_JETSTREAM], webhooks)
+    deliveries = Deliveries(app[JETSTREAM], webhooks)
     commit = CommitLanes(GroupCommit(storage, executor, settings.batch_max, metrics.batch.observe),
                          GroupCommit(storage, executor, settings.batch_max, metrics.batch.observe))
     app[INGESTION] = ingestion = Ingestion(
@@ -129,7 +128,7 @@ async def _poll_index(triggers: Triggers, blocking, interval_s: float) -> None:
 
 async def _watch(app: web.Application, blocking, interval_s: float) -> None:
     """Keeps the readiness state and the outbox gauges current."""
-    jetstream, status, metrics = app[_JETSTREAM], app[STREAM_STATUS], app[METRICS]
+    jetstream, status, metrics = app[JETSTREAM], app[STREAM_STATUS], app[METRICS]
     while True:
         if jetstream is not None:
             status["state"] = "ok" if jetstream.connected else "unavailable"

@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import os
 import sys
 
 from infrastructure.settings import Settings

@@ -23,6 +23,7 @@ RELAY = web.AppKey("relay", Relay)
 AUTHORITY = web.AppKey("authority", TokenAuthority)
 METRICS = web.AppKey("metrics", Metrics)
 STREAM_STATUS = web.AppKey("stream_status", dict)
+JETSTREAM = web.AppKey("jetstream", object)  # a JetStream, or None when the stream is disabled
 
 PRINCIPAL = web.RequestKey("principal", Principal)
 TENANT = web.RequestKey("tenant", str)

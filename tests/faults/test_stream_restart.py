@@ -19,7 +19,7 @@ async def test_every_acknowledged_event_is_streamed_once_across_a_nats_restart(
     client = await aiohttp_client(create_app(settings))
     await wait_ready(client)
     api = Caller(client, random_tenant())
-    trigger = await api.json("POST", "/api/v1/triggers", expect=201, json=BIG_SPENDER)
+    await api.json("POST", "/api/v1/triggers", expect=201, json=BIG_SPENDER)
     load = IngestLoad(client, api.headers, total=200, concurrency=10, pause_s=0.15, timeout_s=5.0, max_seconds=30)
     running = asyncio.create_task(load.run())
     loop = asyncio.get_running_loop()
