@@ -2,6 +2,7 @@
 
 import multiprocessing
 import signal
+import sys
 
 from aiohttp import web
 
@@ -16,11 +17,16 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     configure_logging()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.jwt_key()  # generated once, before workers race to create it
+    try:
+        # Tables are created once here, so workers starting together never race to create them.
+        open_journal(settings.sqlalchemy_url).recorder.datastore.engine.dispose()
+    except Exception as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(f"tripcord: cannot open the database: {reason}", file=sys.stderr)
+        return 1
     if workers <= 1:
         _run(settings, host, port, reuse_port=False)
         return 0
-    # Tables are created once here, so workers starting together never race to create them.
-    open_journal(settings.sqlalchemy_url).recorder.datastore.engine.dispose()
     private = None
     if settings.stream_enabled and settings.nats_url is None:
         # One private server for all workers: they must share one stream.
