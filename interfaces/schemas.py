@@ -11,6 +11,11 @@ IngestType = Literal["purchase", "cart_abandon", "page_view", "app_open", "suppo
 MAX_INT = 2**53 - 1
 
 
+def iso(moment: datetime) -> str:
+    """How every time leaves the API: UTC, milliseconds, a Z."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
@@ -139,7 +144,7 @@ class IngestRequest(Strict):
             moment = moment.astimezone(timezone.utc)  # overflows for year 1 or 9999 near the edge
         except (ValueError, OverflowError):
             raise ValueError("must be an ISO 8601 date-time, such as 2026-02-20T10:00:00Z") from None
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso(moment)
 
 
 class TriggerMatch(BaseModel):

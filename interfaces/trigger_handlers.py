@@ -9,7 +9,7 @@ from interfaces.blocking import blocking
 from interfaces.keys import PRINCIPAL, TENANT, TRIGGERS
 from interfaces.request_body import json_response, parse_body, parse_query
 from interfaces.schemas import (PUBLIC_NAMES, FIELD_NAMES, TriggerCreate, TriggerListQuery, TriggerTest,
-                                TriggerUpdate, VersionQuery)
+                                TriggerUpdate, VersionQuery, iso)
 from interfaces.security import roles
 
 MAX_LIMIT = 200
@@ -110,7 +110,3 @@ def present(trigger: dict) -> dict:
         "updatedAt": iso(trigger["updated_at"]),
         "version": trigger["version"],
     }
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
