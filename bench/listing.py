@@ -42,7 +42,7 @@ from domain.trigger import Trigger  # noqa: E402
 from infrastructure.auth import TokenAuthority  # noqa: E402
 from infrastructure.storage import SqlStorage, open_journal  # noqa: E402
 from infrastructure.tables import trigger_listing  # noqa: E402
-from tests.servers import ThrowawayPostgres, create_database, free_port, libpq_url  # noqa: E402
+from tests.servers import ThrowawayPostgres, create_database, drop_database, free_port, libpq_url  # noqa: E402
 
 BATCH = 500
 TARGET_P50_MS = 5.0
@@ -227,6 +227,7 @@ def main() -> int:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripcord-listing-")))
         admin_url = os.environ.get("BENCH_POSTGRES_URL") or stack.enter_context(ThrowawayPostgres()).url
         database_url = create_database(admin_url)
+        stack.callback(drop_database, admin_url, database_url)  # runs last, once the servers have stopped
         recorded_s, paused = record_triggers(database_url, args.triggers)
         print(f"Recorded {args.triggers} triggers (event store + listing projection, {BATCH} per transaction) "
               f"in {recorded_s:.1f} s = {args.triggers / recorded_s:.0f} triggers/s")

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.triggers import bench_triggers  # noqa: E402
 from infrastructure.auth import TokenAuthority  # noqa: E402
-from tests.servers import NatsServer, ThrowawayPostgres, create_database, free_port, libpq_url  # noqa: E402
+from tests.servers import NatsServer, ThrowawayPostgres, create_database, drop_database, free_port, libpq_url  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
 TENANT = "bench"
@@ -188,6 +188,7 @@ def main() -> int:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripcord-bench-")))
         admin_url = os.environ.get("BENCH_POSTGRES_URL") or stack.enter_context(ThrowawayPostgres()).url
         database_url = create_database(admin_url)
+        stack.callback(drop_database, admin_url, database_url)  # runs last, once the servers have stopped
         nats_url = os.environ.get("BENCH_NATS_URL") or stack.enter_context(NatsServer(work / "nats")).url
 
         port, bare_port = free_port(), free_port()

@@ -36,7 +36,7 @@ from application.cooldowns import Cooldowns  # noqa: E402
 from bench.run import SECRET, TENANT, check_guarantees, create_triggers, wait_ready  # noqa: E402
 from bench.triggers import bench_triggers  # noqa: E402
 from infrastructure.auth import TokenAuthority  # noqa: E402
-from tests.servers import NatsServer, ThrowawayPostgres, create_database, free_port, libpq_url  # noqa: E402
+from tests.servers import NatsServer, ThrowawayPostgres, create_database, drop_database, free_port, libpq_url  # noqa: E402
 
 TYPES = ("purchase", "cart_abandon", "page_view", "app_open", "support_call")
 CHANNELS = ("web", "mobile", "pos")
@@ -225,6 +225,7 @@ def main() -> int:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripcord-soak-")))
         admin_url = os.environ.get("BENCH_POSTGRES_URL") or stack.enter_context(ThrowawayPostgres()).url
         database_url = create_database(admin_url)
+        stack.callback(drop_database, admin_url, database_url)  # runs last, once the servers have stopped
         nats_url = os.environ.get("BENCH_NATS_URL") or stack.enter_context(NatsServer(work / "nats")).url
         port = free_port()
         env = {**os.environ, "TRIPCORD_DATABASE_URL": database_url, "TRIPCORD_NATS_URL": nats_url,
