@@ -81,13 +81,8 @@ def record_triggers(sqlalchemy_url: str, total: int) -> tuple[float, int]:
             events += trigger.collect_events()
         storage.record([UnitOfWork(events=events)])
     elapsed = time.perf_counter() - started
-    close(journal)
-    return elapsed, sum(paused)
-
-
-def close(journal) -> None:
     journal.close()
-    journal.recorder.datastore.engine.dispose()
+    return elapsed, sum(paused)
 
 
 def _where(tenant_id: str, status: str | None, event_type: str | None) -> list:
@@ -244,7 +239,7 @@ def main() -> int:
         wait_ready(f"http://127.0.0.1:{port}/readyz", timeout_s=120)
         print(f"tripcord serve ready in {time.perf_counter() - started:.1f} s (its index loads the triggers)")
         journal = open_journal(database_url)
-        stack.callback(close, journal)
+        stack.callback(journal.close)
         storage = SqlStorage(journal)
 
         print(f"\nGET /api/v1/triggers, tenant {TENANT!r}: {args.triggers} triggers "

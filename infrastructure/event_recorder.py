@@ -43,3 +43,9 @@ def _json_text(value) -> str:
 class Factory(SQLAlchemyFactory):
     application_recorder_class = BatchApplicationRecorder
     datastore_class = QuietDatastore
+
+    def close(self) -> None:
+        """What InfrastructureFactory.close promises and eventsourcing-sqlalchemy leaves out:
+        closing the database connections (the engine's pool)."""
+        if self.datastore.engine is not None:
+            self.datastore.engine.dispose()

@@ -56,7 +56,6 @@ async def database(app: web.Application):
     yield
     executor.shutdown(wait=True)
     journal.close()
-    journal.recorder.datastore.engine.dispose()  # journal.close() leaves the connection pool open
 
 
 async def stream(app: web.Application):

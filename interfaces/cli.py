@@ -41,8 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         print(TokenAuthority(settings.jwt_key()).mint(args.sub, args.role, args.tenant, args.ttl))
         return 0
     if args.command == "replay" and args.what == "projections":
-        from infrastructure.storage import SqlStorage, open_journal
-        applied = SqlStorage(open_journal(settings.sqlalchemy_url)).replay_listing()
+        from infrastructure.storage import SqlStorage
+        from interfaces.database import open_database
+        journal = open_database(settings)
+        try:
+            applied = SqlStorage(journal).replay_listing()
+        finally:
+            journal.close()
         print(f"trigger listing rebuilt from {applied} events")
         return 0
     from interfaces import stream_tools

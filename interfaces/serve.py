@@ -2,14 +2,13 @@
 
 import multiprocessing
 import signal
-import sys
 
 from aiohttp import web
 
 from infrastructure.nats_server import PrivateNatsServer
 from infrastructure.settings import Settings
-from infrastructure.storage import open_journal
 from interfaces.app import create_app
+from interfaces.database import open_database
 from interfaces.observability import configure_logging
 
 
@@ -17,13 +16,8 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     configure_logging()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.jwt_key()  # generated once, before workers race to create it
-    try:
-        # Tables are created once here, so workers starting together never race to create them.
-        open_journal(settings.sqlalchemy_url).recorder.datastore.engine.dispose()
-    except Exception as error:
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        print(f"tripcord: cannot open the database: {reason}", file=sys.stderr)
-        return 1
+    # Tables are created once here, so workers starting together never race to create them.
+    open_database(settings).close()
     if workers <= 1:
         _run(settings, host, port, reuse_port=False)
         return 0

@@ -8,8 +8,8 @@ import orjson
 
 from domain.customer_events import CustomerEvent
 from infrastructure.settings import Settings
-from infrastructure.storage import open_journal
 from infrastructure.stream import EVENTS_STREAM, ensure_streams
+from interfaces.database import open_database
 
 RECORDED_TOPIC = f"{CustomerEvent.__module__}:{CustomerEvent.__qualname__}.Recorded"
 
@@ -53,7 +53,7 @@ async def replay_stream(settings: Settings) -> int:
     js = nc.jetstream()
     await ensure_streams(js, settings.stream_duplicate_window_s)
     present = await _ids_in_stream(js)
-    journal = open_journal(settings.sqlalchemy_url)
+    journal = open_database(settings)
     published = refused = start = 0
     try:
         while True:

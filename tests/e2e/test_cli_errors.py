@@ -28,3 +28,12 @@ def test_tail_says_why_when_nats_is_unreachable(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("cannot reach NATS at nats://127.0.0.1:")
     assert "Traceback" not in result.stderr
+
+
+def test_replay_projections_says_why_when_the_database_is_unreachable(tmp_path):
+    result = tripcord(tmp_path, "replay", "projections",
+                      TRIPCORD_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/tripcord")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("tripcord: cannot open the database: ")
+    assert "Traceback" not in result.stderr

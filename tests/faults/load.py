@@ -135,7 +135,6 @@ class StoredEvents:
             return cls(events, dispatches, owed)
         finally:
             journal.close()
-            journal.recorder.datastore.engine.dispose()
 
 
 async def stream_ids(nats_url: str, subject: str, stream: str) -> list[str]:

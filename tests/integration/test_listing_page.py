@@ -19,7 +19,6 @@ def triggers(request):
                               "priority": n % 3}, "tester")
     yield service
     journal.close()
-    journal.recorder.datastore.engine.dispose()
 
 
 @pytest.mark.parametrize("event_type", [None, "purchase"])

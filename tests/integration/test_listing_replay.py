@@ -44,7 +44,6 @@ def open_triggers(url):
     yield opened
     for journal in journals:
         journal.close()
-        journal.recorder.datastore.engine.dispose()  # journal.close() leaves the connection pool open
 
 
 @pytest.fixture
