@@ -14,7 +14,6 @@ docs/PERFORMANCE.md has the figures before the listing's indexes and deep-offset
 
 import argparse
 import asyncio
-import os
 import random
 import re
 import secrets
@@ -37,12 +36,12 @@ sys.path.insert(0, str(ROOT))
 
 from application.ports import UnitOfWork  # noqa: E402
 from bench.evaluation import spread_triggers  # noqa: E402
-from bench.run import SECRET, TENANT, wait_ready  # noqa: E402
+from bench.run import SECRET, TENANT, fresh_database, service_env, wait_ready  # noqa: E402
 from domain.trigger import Trigger  # noqa: E402
 from infrastructure.auth import TokenAuthority  # noqa: E402
 from infrastructure.storage import SqlStorage, open_journal  # noqa: E402
 from infrastructure.tables import trigger_listing  # noqa: E402
-from tests.servers import ThrowawayPostgres, create_database, drop_database, free_port, libpq_url  # noqa: E402
+from tests.servers import free_port, libpq_url  # noqa: E402
 
 BATCH = 500
 TARGET_P50_MS = 5.0
@@ -220,17 +219,14 @@ def main() -> int:
 
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripcord-listing-")))
-        admin_url = os.environ.get("BENCH_POSTGRES_URL") or stack.enter_context(ThrowawayPostgres()).url
-        database_url = create_database(admin_url)
-        stack.callback(drop_database, admin_url, database_url)  # runs last, once the servers have stopped
+        database_url = fresh_database(stack)
         recorded_s, paused = record_triggers(database_url, args.triggers)
         print(f"Recorded {args.triggers} triggers (event store + listing projection, {BATCH} per transaction) "
               f"in {recorded_s:.1f} s = {args.triggers / recorded_s:.0f} triggers/s")
         vacuum_analyze(database_url)  # what autovacuum does within a minute of such a load
 
         port = free_port()
-        env = {**os.environ, "TRIPCORD_DATABASE_URL": database_url, "TRIPCORD_NATS_URL": "none",
-               "TRIPCORD_JWT_SECRET": SECRET, "TRIPCORD_DATA_DIR": str(work / "data")}
+        env = service_env(work, database_url, "none")
         log = stack.enter_context(open(work / "serve.log", "wb"))  # a pipe nobody reads could fill and block
         server = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)],
                                   env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -36,6 +36,25 @@ SECRET = "bench-secret-" + "x" * 40
 TENANT = "bench"
 
 
+def fresh_database(stack: ExitStack) -> str:
+    """A new database on BENCH_POSTGRES_URL, or on a throwaway server; dropped when the stack closes."""
+    admin_url = os.environ.get("BENCH_POSTGRES_URL") or stack.enter_context(ThrowawayPostgres()).url
+    database_url = create_database(admin_url)
+    stack.callback(drop_database, admin_url, database_url)  # runs last, once the servers have stopped
+    return database_url
+
+
+def stream_url(stack: ExitStack, work: Path) -> str:
+    """BENCH_NATS_URL, or a throwaway nats-server with its store in `work`."""
+    return os.environ.get("BENCH_NATS_URL") or stack.enter_context(NatsServer(work / "nats")).url
+
+
+def service_env(work: Path, database_url: str, nats_url: str) -> dict:
+    """The environment `tripcord serve` runs with in every benchmark."""
+    return {**os.environ, "TRIPCORD_DATABASE_URL": database_url, "TRIPCORD_NATS_URL": nats_url,
+            "TRIPCORD_JWT_SECRET": SECRET, "TRIPCORD_DATA_DIR": str(work / "data")}
+
+
 def wait_ready(url: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -186,14 +205,11 @@ def main() -> int:
 
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripcord-bench-")))
-        admin_url = os.environ.get("BENCH_POSTGRES_URL") or stack.enter_context(ThrowawayPostgres()).url
-        database_url = create_database(admin_url)
-        stack.callback(drop_database, admin_url, database_url)  # runs last, once the servers have stopped
-        nats_url = os.environ.get("BENCH_NATS_URL") or stack.enter_context(NatsServer(work / "nats")).url
+        database_url = fresh_database(stack)
+        nats_url = stream_url(stack, work)
 
         port, bare_port = free_port(), free_port()
-        env = {**os.environ, "TRIPCORD_DATABASE_URL": database_url, "TRIPCORD_NATS_URL": nats_url,
-               "TRIPCORD_JWT_SECRET": SECRET, "TRIPCORD_DATA_DIR": str(work / "data")}
+        env = service_env(work, database_url, nats_url)
         serve = [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), "--workers", str(args.workers)]
         if args.server_cpus:
             serve = ["taskset", "-c", args.server_cpus, *serve]

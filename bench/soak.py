@@ -13,7 +13,6 @@ the same durability checks as bench/run.py (every acknowledged event stored and 
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import subprocess
@@ -33,10 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from application.cooldowns import Cooldowns  # noqa: E402
-from bench.run import SECRET, TENANT, check_guarantees, create_triggers, wait_ready  # noqa: E402
+from bench.run import (SECRET, TENANT, check_guarantees, create_triggers, fresh_database, service_env,  # noqa: E402
+                       stream_url, wait_ready)
 from bench.triggers import bench_triggers  # noqa: E402
 from infrastructure.auth import TokenAuthority  # noqa: E402
-from tests.servers import NatsServer, ThrowawayPostgres, create_database, drop_database, free_port, libpq_url  # noqa: E402
+from tests.servers import free_port, libpq_url  # noqa: E402
 
 TYPES = ("purchase", "cart_abandon", "page_view", "app_open", "support_call")
 CHANNELS = ("web", "mobile", "pos")
@@ -223,13 +223,10 @@ def main() -> int:
 
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripcord-soak-")))
-        admin_url = os.environ.get("BENCH_POSTGRES_URL") or stack.enter_context(ThrowawayPostgres()).url
-        database_url = create_database(admin_url)
-        stack.callback(drop_database, admin_url, database_url)  # runs last, once the servers have stopped
-        nats_url = os.environ.get("BENCH_NATS_URL") or stack.enter_context(NatsServer(work / "nats")).url
+        database_url = fresh_database(stack)
+        nats_url = stream_url(stack, work)
         port = free_port()
-        env = {**os.environ, "TRIPCORD_DATABASE_URL": database_url, "TRIPCORD_NATS_URL": nats_url,
-               "TRIPCORD_JWT_SECRET": SECRET, "TRIPCORD_DATA_DIR": str(work / "data")}
+        env = service_env(work, database_url, nats_url)
         log = stack.enter_context(open(work / "serve.log", "wb"))  # a pipe nobody reads could fill and block
         serve = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port),
                                   "--workers", str(args.workers)],
