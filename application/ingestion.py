@@ -153,7 +153,7 @@ class Ingestion:
     def _fire(self, trigger: ActiveTrigger, message: dict, now_ms: int) -> Fire:
         tenant_id, event_id = trigger.tenant_id, message["id"]
         dispatch = Dispatch(tenant_id, event_id, trigger.trigger_id, trigger.version, trigger.action_type)
-        dispatch_id = Dispatch.public_id(tenant_id, event_id, trigger.trigger_id)
+        dispatch_id = dispatch.dispatch_id
         body = {
             "dispatchId": dispatch_id,
             "tenantId": tenant_id,

@@ -7,7 +7,6 @@ same message at once, and message ids make a repeated delivery harmless downstre
 import asyncio
 import time
 from dataclasses import dataclass
-from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -15,6 +14,7 @@ from eventsourcing.persistence import IntegrityError
 from application.delivery import Deliveries, backoff_ms
 from application.journal import Journal
 from application.ports import Blocking, Commit, Observer, OutboxMessage, Storage, UnitOfWork
+from domain.dispatch import Dispatch
 
 
 CLASH_RETRIES = 5
@@ -93,7 +93,7 @@ class Relay:
         A clash means another writer (the request path, or a relay in another process) saved the
         Dispatch first: read it again and apply the outcome on top, so no outcome is lost.
         """
-        dispatch_id = UUID(message.id.removeprefix("dsp_"))
+        dispatch_id = Dispatch.id_of(message.id)
         for _ in range(CLASH_RETRIES):
             unit = UnitOfWork(outbox_done=[message.id] if settled else [])
             try:

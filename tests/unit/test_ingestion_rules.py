@@ -11,6 +11,7 @@ from application.cooldowns import Cooldowns
 from application.trigger_index import TriggerIndex
 from domain.cooldown import CustomerCooldown
 from domain.customer_events import INGEST_TYPES, trigger_event_types
+from domain.dispatch import Dispatch
 from infrastructure.webhooks import PublicOnlyResolver, WebhookRefused, is_public, signature
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -223,3 +224,10 @@ async def test_the_resolver_refuses_a_name_that_points_inward():
             await resolver.resolve("localhost", 80)
     finally:
         await resolver.close()
+
+
+def test_a_dispatch_id_round_trips_to_its_aggregate():
+    dispatch = Dispatch("t1", "evt_1", "tr_1", 1, "webhook")
+
+    assert dispatch.dispatch_id == Dispatch.public_id("t1", "evt_1", "tr_1")
+    assert Dispatch.id_of(dispatch.dispatch_id) == dispatch.id
