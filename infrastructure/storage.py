@@ -111,9 +111,9 @@ class SqlStorage:
             session.execute(insert(projection_position), [{"name": LISTING, "position": 0}])
 
     def _listing_row(self, session, aggregate_id: str) -> dict | None:
-        found = session.execute(select(trigger_listing)
-                                .where(trigger_listing.c.aggregate_id == aggregate_id)).mappings().first()
-        return _listing_dict(found) if found else None
+        found = _listing_rows(session.execute(select(trigger_listing)
+                                              .where(trigger_listing.c.aggregate_id == aggregate_id)))
+        return found[0] if found else None
 
     def replay_listing(self) -> int:
         """Rebuild the listing from every Trigger event in the log, in log order."""
@@ -147,11 +147,7 @@ class SqlStorage:
     # -- listing queries ----------------------------------------------------------------
 
     def listing_page(self, tenant_id, status, event_type, limit, offset):
-        where = [trigger_listing.c.tenant_id == tenant_id, trigger_listing.c.deleted.is_(False)]
-        if status:
-            where.append(trigger_listing.c.status == status)
-        if event_type:
-            where.append(trigger_listing.c.event_type == event_type)
+        where = [*_filters(trigger_listing, tenant_id, status, event_type), trigger_listing.c.deleted.is_(False)]
         order = (trigger_listing.c.priority.desc(), trigger_listing.c.created_at_us, trigger_listing.c.trigger_id)
         with self.recorder.transaction(commit=False) as session:
             if offset < DEEP_OFFSET:
@@ -164,13 +160,8 @@ class SqlStorage:
                     select(trigger_listing).where(trigger_listing.c.tenant_id == tenant_id,
                                                   trigger_listing.c.trigger_id.in_(ids))))} if ids else {}
                 rows = [found[i] for i in ids if i in found]
-            counted = [trigger_counts.c.tenant_id == tenant_id]
-            if status:
-                counted.append(trigger_counts.c.status == status)
-            if event_type:
-                counted.append(trigger_counts.c.event_type == event_type)
             total = session.execute(select(func.coalesce(func.sum(trigger_counts.c.triggers), 0))
-                                    .where(*counted)).scalar()
+                                    .where(*_filters(trigger_counts, tenant_id, status, event_type))).scalar()
         return rows, int(total)
 
     def listing_changes(self, after_position):
@@ -242,6 +233,16 @@ def _listing_values(aggregate_id: str, row: dict) -> dict:
     values = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
     return {**values, "aggregate_id": aggregate_id,
             "created_at_us": _micros(row["created_at"]), "updated_at_us": _micros(row["updated_at"])}
+
+
+def _filters(table, tenant_id: str, status: str | None, event_type: str | None) -> list:
+    """A listing query's filters, on the listing itself or on its counts."""
+    where = [table.c.tenant_id == tenant_id]
+    if status:
+        where.append(table.c.status == status)
+    if event_type:
+        where.append(table.c.event_type == event_type)
+    return where
 
 
 def _counted(rows) -> Counter:
