@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from infrastructure.storage import SqlStorage, open_journal
 from infrastructure.stream import JetStream
 from infrastructure.webhooks import SignedWebhooks
 from interfaces import ingest_handlers, ops_handlers, trigger_handlers
+from interfaces.blocking import blocking as run_blocking
 from interfaces.errors import error_middleware
 from interfaces.keys import (AUTHORITY, EXECUTOR, INGESTION, JETSTREAM, JOURNAL, METRICS, RELAY, SETTINGS,
                              STORAGE, STREAM_STATUS, TRIGGERS)
@@ -85,10 +87,7 @@ async def stream(app: web.Application):
 async def services(app: web.Application):
     settings, storage, journal, metrics = app[SETTINGS], app[STORAGE], app[JOURNAL], app[METRICS]
     executor = app[EXECUTOR]
-    loop = asyncio.get_running_loop()
-
-    async def blocking(fn, *args):
-        return await loop.run_in_executor(executor, fn, *args)
+    blocking = functools.partial(run_blocking, app)  # the application's Blocking port
 
     index = TriggerIndex()
     app[TRIGGERS] = triggers = Triggers(journal, storage, index)
