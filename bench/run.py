@@ -95,8 +95,9 @@ def parse_wrk(output: str) -> dict:
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "requests": requests,
-        "p50": seconds(re.search(r"50%\s+(\S+)", output).group(1)),
-        "p99": seconds(re.search(r"99%\s+(\S+)", output).group(1)),
+        # Anchored: "+/- Stdev" columns end in a percentage too (e.g. "70.99%").
+        "p50": seconds(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
+        "p99": seconds(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
         "errors": (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0),
         "raw": output,
     }
