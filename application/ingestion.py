@@ -21,6 +21,7 @@ from application.journal import Journal
 from application.ports import Blocking, Commit, Observer, OutboxMessage, UnitOfWork
 from application.trigger_index import ActiveTrigger, TriggerIndex
 from domain.actions import public_config
+from domain.cooldown import CustomerCooldown
 from domain.customer_events import CustomerEvent, trigger_event_types
 from domain.dispatch import Dispatch
 from domain.idempotency import IdempotentRequest
@@ -42,8 +43,7 @@ class IngestPolicy:
 @dataclass
 class Fire:
     trigger: ActiveTrigger
-    dispatch: Dispatch
-    message: OutboxMessage
+    message: OutboxMessage  # its id is the dispatch's public id
 
 
 @dataclass
@@ -126,11 +126,11 @@ class Ingestion:
         event_id, data = message["id"], message["data"]
         envelope = {"type": message["type"], "customerId": message["customerId"],
                     "channel": message["channel"], "timestamp": message["timestamp"]}
-        recorded = CustomerEvent(tenant_id, event_id, message)
+        recorded = CustomerEvent.recorded(tenant_id, event_id, message)
         event_message = OutboxMessage(event_id, "event", tenant_id,
                                       f"tripcord.events.{tenant_id}.{message['type']}", message,
                                       self._first_retry_at(now_ms), attempts=1)
-        plan = Plan(UnitOfWork(events=list(recorded.collect_events()), outbox_added=[event_message]),
+        plan = Plan(UnitOfWork(events=[recorded], outbox_added=[event_message]),
                     event_message, request=request)
         if request is not None:
             plan.unit.events += request.collect_events()
@@ -142,18 +142,18 @@ class Ingestion:
                                                    trigger.cooldown_ms, now_ms, event_id)
                 if cooldown is None:
                     continue
-                plan.cooldown_keys.append(cooldown.id)
-                plan.unit.events += cooldown.collect_events()
-            fire = self._fire(trigger, message, now_ms)
+                plan.cooldown_keys.append((tenant_id, trigger.trigger_id, message["customerId"]))
+                plan.unit.events.append(cooldown)
+            requested = Dispatch.requested(tenant_id, event_id, trigger.trigger_id, trigger.version,
+                                           trigger.action_type)
+            fire = self._fire(trigger, Dispatch.public_id_of(requested.originator_id), message, now_ms)
             plan.fires.append(fire)
-            plan.unit.events += fire.dispatch.collect_events()
+            plan.unit.events.append(requested)
             plan.unit.outbox_added.append(fire.message)
         return plan
 
-    def _fire(self, trigger: ActiveTrigger, message: dict, now_ms: int) -> Fire:
-        tenant_id, event_id = trigger.tenant_id, message["id"]
-        dispatch = Dispatch(tenant_id, event_id, trigger.trigger_id, trigger.version, trigger.action_type)
-        dispatch_id = dispatch.dispatch_id
+    def _fire(self, trigger: ActiveTrigger, dispatch_id: str, message: dict, now_ms: int) -> Fire:
+        tenant_id = trigger.tenant_id
         body = {
             "dispatchId": dispatch_id,
             "tenantId": tenant_id,
@@ -170,7 +170,7 @@ class Ingestion:
         else:
             subject = f"tripcord.actions.{tenant_id}.{trigger.action_type}"
             outbox = OutboxMessage(dispatch_id, "action", tenant_id, subject, body, due, attempts=1)
-        return Fire(trigger, dispatch, outbox)
+        return Fire(trigger, outbox)
 
     def _first_retry_at(self, now_ms: int) -> int:
         # Not before the request's own attempt has run out: the relay must not send a second copy meanwhile.
@@ -180,7 +180,8 @@ class Ingestion:
         for key in keys:
             self.cooldowns.forget(key)
             try:
-                self.cooldowns.learn(key, await self.blocking(self.journal.repository.get, key))
+                self.cooldowns.learn(key, await self.blocking(self.journal.repository.get,
+                                                              CustomerCooldown.create_id(*key)))
             except AggregateNotFoundError:
                 pass
 
@@ -234,12 +235,10 @@ class Ingestion:
             unit.outbox_done.append(plan.event_message.id)
         failed = {e["dispatchId"]: e["error"] for e in response.get("actionErrors", ())}
         for fire in plan.fires:
-            if fire.message.id in failed:
-                fire.dispatch.fail(1, failed[fire.message.id])
-            else:
-                fire.dispatch.deliver(1)
+            error = failed.get(fire.message.id)
+            if error is None:
                 unit.outbox_done.append(fire.message.id)
-            unit.events += fire.dispatch.collect_events()
+            unit.events.append(Dispatch.first_attempt(fire.message.id, error))
         return unit
 
     def _record_later(self, unit: UnitOfWork) -> None:

@@ -7,6 +7,7 @@ two processes that both see the window open race to record the next version, and
 from eventsourcing.domain import Aggregate, event
 
 from domain.ids import keyed_id
+from domain.recording import creation, next_event
 
 
 class CustomerCooldown(Aggregate):
@@ -22,8 +23,16 @@ class CustomerCooldown(Aggregate):
         self.fired_at_ms = fired_at_ms
         self.event_id = event_id
 
-    def cooling_down(self, now_ms: int, cooldown_ms: int) -> bool:
-        return now_ms < self.fired_at_ms + cooldown_ms
+    @classmethod
+    def fire_after(cls, version: int | None, tenant_id: str, trigger_id: str, customer_id: str,
+                   fired_at_ms: int, event_id: str):
+        """The event a fire records after the aggregate's `version` (None: it has none yet),
+        without building the aggregate."""
+        key = cls.create_id(tenant_id, trigger_id, customer_id)
+        if version is None:
+            return creation(cls, cls.Started, key, tenant_id=tenant_id, trigger_id=trigger_id,
+                            customer_id=customer_id, fired_at_ms=fired_at_ms, event_id=event_id)
+        return next_event(cls.Fired, key, version + 1, fired_at_ms=fired_at_ms, event_id=event_id)
 
     @event("Fired")
     def fire(self, fired_at_ms: int, event_id: str) -> None:

@@ -5,6 +5,7 @@ import re
 from eventsourcing.domain import Aggregate, event
 
 from domain.ids import keyed_id
+from domain.recording import creation
 
 INGEST_TYPES = ("purchase", "cart_abandon", "page_view", "app_open", "support_call")
 
@@ -35,3 +36,9 @@ class CustomerEvent(Aggregate):
         self.tenant_id = tenant_id
         self.event_id = event_id
         self.message = message  # the stream body, exactly as published
+
+    @classmethod
+    def recorded(cls, tenant_id: str, event_id: str, message: dict) -> "CustomerEvent.Recorded":
+        """The event that recording it produces, without building the aggregate."""
+        return creation(cls, cls.Recorded, cls.create_id(tenant_id, event_id),
+                        tenant_id=tenant_id, event_id=event_id, message=message)
