@@ -28,8 +28,10 @@ class UnitOfWork:
 
 
 class Storage(Protocol):
-    def record(self, units: Sequence[UnitOfWork]) -> None:
-        """Commit every unit in one transaction, or none (IntegrityError on a version clash)."""
+    def record(self, units: Sequence[UnitOfWork]) -> Sequence[int]:
+        """Commit the units in one transaction. Returns the indices of units refused for a version
+        clash, the others committed; a store that cannot tell which unit clashed raises
+        IntegrityError and commits none."""
 
     def listing_page(self, tenant_id: str, status: str | None, event_type: str | None,
                      limit: int, offset: int) -> tuple[list[dict], int]: ...

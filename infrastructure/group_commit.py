@@ -2,8 +2,9 @@
 
 The event store serialises write transactions with a table lock, so throughput comes from
 putting many units in each transaction. Units queue while a commit is in flight and go together
-in the next one; units that clash are found by halving the batch until each clash stands alone,
-so one stale cooldown costs a few extra transactions, not one per unit.
+in the next one. A store that names the units that clash refuses just those; for one that can
+only refuse the whole batch, the clashes are found by halving it until each stands alone, so one
+stale cooldown costs a few extra transactions, not one per unit.
 """
 
 import asyncio
@@ -39,7 +40,7 @@ class GroupCommit:
     async def _commit(self, batch: list) -> None:
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self.executor, self.storage.record, [u for u, _ in batch])
+            refused = await loop.run_in_executor(self.executor, self.storage.record, [u for u, _ in batch])
         except IntegrityError as clash:
             if len(batch) == 1:
                 _settle(batch[0][1], clash)
@@ -51,8 +52,9 @@ class GroupCommit:
             for _, future in batch:
                 _settle(future, error)
         else:
-            for _, future in batch:
-                _settle(future)
+            refused = set(refused or ())
+            for n, (_, future) in enumerate(batch):
+                _settle(future, IntegrityError("version clash") if n in refused else None)
 
 
 def _settle(future: asyncio.Future, error: BaseException | None = None) -> None:

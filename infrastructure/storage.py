@@ -16,6 +16,7 @@ from application.journal import Journal
 from application.ports import OutboxMessage, UnitOfWork
 from application.trigger_listing import TRIGGER_TOPICS, project
 from domain.trigger import Trigger
+from infrastructure.pg_writer import PostgresWriter
 from infrastructure.tables import metadata, outbox, projection_position, trigger_counts, trigger_listing
 
 LISTING = "trigger_listing"
@@ -55,12 +56,17 @@ class SqlStorage:
         self.journal = journal
         self.recorder = journal.recorder
         self.is_postgres = self.recorder.datastore.engine.dialect.name == "postgresql"
+        # Ingest's writes (no trigger changes, so no projection to apply) skip the session on PostgreSQL.
+        self.writer = PostgresWriter(self.recorder.datastore.engine, journal.mapper,
+                                     self.recorder.events_table_name, outbox.name) if self.is_postgres else None
 
     # -- writes -------------------------------------------------------------------------
 
-    def record(self, units: Sequence[UnitOfWork]) -> None:
+    def record(self, units: Sequence[UnitOfWork]) -> Sequence[int]:
         events = [e for unit in units for e in unit.events]
-        added = [_row(m) for unit in units for m in unit.outbox_added]
+        if self.writer is not None and not any(isinstance(e, TRIGGER_EVENTS) for e in events):
+            return self.writer.write(units)
+        added = [m for unit in units for m in unit.outbox_added]
         done = [i for unit in units for i in unit.outbox_done]
         with self.recorder.transaction(commit=True) as session:
             recordings = self.journal.save(*events) if events else []
@@ -68,9 +74,10 @@ class SqlStorage:
             if trigger_changes:
                 self._project(session, [(r.domain_event, r.notification.id) for r in trigger_changes])
             if added:
-                session.execute(insert(outbox), added)
+                session.execute(insert(outbox), [_row(m) for m in added])
             if done:
                 session.execute(delete(outbox).where(outbox.c.id.in_(done)))
+        return ()
 
     def _project(self, session, changes: list) -> None:
         # Taking the position row first orders us against a concurrent replay.

@@ -72,3 +72,29 @@ async def test_lanes_send_outbox_only_units_apart_from_event_units(executor):
     await asyncio.gather(lanes(unit("recorded", events=["an event"])), lanes(unit("settled")))
 
     assert (events.transactions, outbox.transactions) == ([["recorded"]], [["settled"]])
+
+
+class NamingStore:
+    """A store that commits the rest of the batch and names the units that clash."""
+
+    def __init__(self):
+        self.transactions: list[list[str]] = []
+
+    def record(self, units):
+        names = [u.outbox_done[0] for u in units]
+        self.transactions.append([n for n in names if not n.startswith("clash")])
+        return [i for i, n in enumerate(names) if n.startswith("clash")]
+
+
+async def test_a_store_that_names_the_clashes_costs_no_extra_transaction(executor):
+    store = NamingStore()
+    commit = GroupCommit(store, executor, max_batch=100)
+    first = asyncio.ensure_future(commit(unit("first")))
+    await asyncio.sleep(0)  # the first goes alone; the rest queue behind it
+    names = [f"u{n}" for n in range(8)] + ["clash-a"]
+
+    results = await asyncio.gather(*(commit(unit(n)) for n in names), return_exceptions=True)
+    await first
+
+    assert {n for n, r in zip(names, results) if isinstance(r, IntegrityError)} == {"clash-a"}
+    assert store.transactions == [["first"], names[:8]]

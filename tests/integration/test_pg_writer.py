@@ -1,0 +1,67 @@
+"""The PostgreSQL write path: one transaction per batch, and a clash refuses only its own unit."""
+
+import pytest
+
+from application.ports import OutboxMessage, UnitOfWork
+from domain.cooldown import CustomerCooldown
+from domain.customer_events import CustomerEvent
+from infrastructure.storage import SqlStorage, open_journal
+
+
+@pytest.fixture
+def storage(fresh_postgres_url):
+    journal = open_journal(fresh_postgres_url)
+    yield SqlStorage(journal)
+    journal.close()
+
+
+def ingest_unit(event_id: str, fired_after: int | None = None) -> UnitOfWork:
+    events = [CustomerEvent.recorded("t1", event_id, {"id": event_id})]
+    if fired_after is not None or event_id.startswith("fire"):
+        events.append(CustomerCooldown.fire_after(fired_after, "t1", "tr_1", "c1", 1_000, event_id))
+    return UnitOfWork(events, outbox_added=[OutboxMessage(event_id, "event", "t1", "s", {"id": event_id}, 0)])
+
+
+def outbox_ids(storage) -> set[str]:
+    return {m.id for m in storage.claim_due(10**15, 1, 1000)}
+
+
+def test_a_batch_is_recorded_with_its_outbox_and_read_back_by_the_journal(storage):
+    assert storage.writer is not None  # PostgreSQL takes the lean path
+
+    refused = storage.record([ingest_unit("e1"), ingest_unit("fire-1")])
+
+    assert refused == []
+    assert outbox_ids(storage) == {"e1", "fire-1"}
+    recorded = storage.journal.repository.get(CustomerEvent.create_id("t1", "e1"))
+    assert recorded.message == {"id": "e1"}
+    assert storage.journal.repository.get(CustomerCooldown.create_id("t1", "tr_1", "c1")).event_id == "fire-1"
+
+
+def test_a_clash_with_the_store_refuses_only_its_unit_and_nothing_of_it_is_kept(storage):
+    storage.record([ingest_unit("fire-1")])
+
+    refused = storage.record([ingest_unit("e2"), ingest_unit("fire-2", fired_after=None), ingest_unit("e3")])
+
+    assert refused == [1]
+    assert outbox_ids(storage) == {"fire-1", "e2", "e3"}
+    journal = storage.journal
+    assert [e.event_id for e in journal.events.get(CustomerCooldown.create_id("t1", "tr_1", "c1"))] == ["fire-1"]
+    with pytest.raises(Exception):  # the refused unit's event was taken back out
+        journal.repository.get(CustomerEvent.create_id("t1", "fire-2"))
+
+
+def test_two_units_of_one_batch_recording_the_same_version_refuse_the_later(storage):
+    refused = storage.record([ingest_unit("fire-a"), ingest_unit("fire-b")])
+
+    assert refused == [1]
+    assert outbox_ids(storage) == {"fire-a"}
+
+
+def test_outbox_removals_of_a_refused_unit_are_not_applied(storage):
+    storage.record([ingest_unit("fire-1"), ingest_unit("e1")])
+    clashing = ingest_unit("fire-2", fired_after=None)
+    clashing.outbox_done.append("e1")
+
+    assert storage.record([clashing]) == [0]
+    assert outbox_ids(storage) == {"fire-1", "e1"}
