@@ -66,7 +66,6 @@ class Ingestion:
         self.blocking = blocking
         self.observer = observer
         self.policy = policy
-        self._outcomes: set[asyncio.Task] = set()
         # Unique without a system call per event: a random prefix per process, then a counter.
         prefix = "evt_" + secrets.token_hex(6)
         self._event_ids = (f"{prefix}{n:012x}" for n in itertools.count())
@@ -106,8 +105,8 @@ class Ingestion:
                 await self.commit(UnitOfWork(outcome.events + answer, outbox_done=outcome.outbox_done))
             except IntegrityError:  # the relay recorded a dispatch outcome first: the answer must still be kept
                 await self.commit(UnitOfWork(answer, outbox_done=outcome.outbox_done))
-        else:
-            self._record_later(outcome)
+        elif outcome.events or outcome.outbox_done:
+            self.commit.later(outcome)  # should it fail, the outbox still holds the messages: the relay settles them
         self.observer.ingested(event["type"], time.monotonic() - started)
         return response
 
@@ -240,24 +239,6 @@ class Ingestion:
                 unit.outbox_done.append(fire.message.id)
             unit.events.append(Dispatch.first_attempt(fire.message.id, error))
         return unit
-
-    def _record_later(self, unit: UnitOfWork) -> None:
-        if not unit.events and not unit.outbox_done:
-            return
-        task = asyncio.get_running_loop().create_task(self._record(unit))
-        self._outcomes.add(task)
-        task.add_done_callback(self._outcomes.discard)
-
-    async def _record(self, unit: UnitOfWork) -> None:
-        try:
-            await self.commit(unit)
-        except Exception:  # the outbox still holds the messages: the relay settles them
-            pass
-
-    async def drain(self) -> None:
-        """Wait for outcome records still in flight (at shutdown)."""
-        while self._outcomes:
-            await asyncio.gather(*list(self._outcomes), return_exceptions=True)
 
 
 def _left(deadline: float) -> float:

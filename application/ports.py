@@ -55,8 +55,9 @@ class Storage(Protocol):
 
 
 class Stream(Protocol):
-    async def publish(self, subject: str, message_id: str, body: bytes, timeout: float) -> int:
-        """Publish and wait for JetStream's acknowledgement; returns the stream sequence."""
+    async def publish(self, subject: str, message_id: str, body: bytes) -> int:
+        """Publish and wait for JetStream's acknowledgement; returns the stream sequence.
+        It may wait for ever: the caller bounds the wait."""
 
 
 class Webhooks(Protocol):
@@ -79,6 +80,13 @@ class Observer(Protocol):
 class Commit(Protocol):
     async def __call__(self, unit: UnitOfWork) -> None:
         """Commit one unit of work (possibly together with others); raises IntegrityError on a clash."""
+
+    def later(self, unit: UnitOfWork) -> None:
+        """Queue a unit for a coming transaction without waiting for it. For writes whose loss the
+        outbox covers: a unit that fails is dropped, and the relay settles what it would have."""
+
+    async def drain(self) -> None:
+        """Wait until every queued unit has been tried (at shutdown)."""
 
 
 class Blocking(Protocol):

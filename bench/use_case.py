@@ -28,7 +28,7 @@ TYPES = ["purchase", "cart_abandon", "page_view", "app_open", "support_call"]
 
 
 class InstantStream:
-    async def publish(self, subject, message_id, body, timeout):
+    async def publish(self, subject, message_id, body):
         return 1
 
 
@@ -39,6 +39,9 @@ class Unobserved:
 
 async def instant_commit(unit):
     pass
+
+
+instant_commit.later = lambda unit: None
 
 
 async def blocking(fn, *args):

@@ -26,10 +26,20 @@ class GroupCommit:
 
     async def __call__(self, unit: UnitOfWork) -> None:
         future = asyncio.get_running_loop().create_future()
+        self._queue(unit, future)
+        await future
+
+    def later(self, unit: UnitOfWork) -> None:
+        self._queue(unit, None)
+
+    async def drain(self) -> None:
+        while self._worker is not None and not self._worker.done():
+            await asyncio.wait({self._worker})
+
+    def _queue(self, unit: UnitOfWork, future: asyncio.Future | None) -> None:
         self._waiting.append((unit, future))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._commit_waiting())
-        await future
 
     async def _commit_waiting(self) -> None:
         while self._waiting:
@@ -57,8 +67,8 @@ class GroupCommit:
                 _settle(future, IntegrityError("version clash") if n in refused else None)
 
 
-def _settle(future: asyncio.Future, error: BaseException | None = None) -> None:
-    if future.done():
+def _settle(future: asyncio.Future | None, error: BaseException | None = None) -> None:
+    if future is None or future.done():  # nobody waits for a unit queued with later()
         return
     if error is None:
         future.set_result(None)
@@ -75,4 +85,13 @@ class CommitLanes:
         self.outbox = outbox
 
     async def __call__(self, unit: UnitOfWork) -> None:
-        await (self.events if unit.events else self.outbox)(unit)
+        await self._lane(unit)(unit)
+
+    def later(self, unit: UnitOfWork) -> None:
+        self._lane(unit).later(unit)
+
+    async def drain(self) -> None:
+        await asyncio.gather(self.events.drain(), self.outbox.drain())
+
+    def _lane(self, unit: UnitOfWork) -> GroupCommit:
+        return self.events if unit.events else self.outbox

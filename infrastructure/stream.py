@@ -74,13 +74,12 @@ class JetStream:
                     self.nc = None
                 await asyncio.sleep(1.0)
 
-    async def publish(self, subject: str, message_id: str, body: bytes, timeout: float) -> int:
+    async def publish(self, subject: str, message_id: str, body: bytes) -> int:
         if not self.connected:
             raise StreamUnavailable("the stream is not connected")
         # Pipelined: many publishes share the connection's writes; each ack is awaited on its own.
         ack = await self.js.publish_async(subject, body, headers={**HEADERS, "Nats-Msg-Id": message_id})
-        async with asyncio.timeout(timeout):
-            return (await ack).seq
+        return (await ack).seq
 
     async def close(self) -> None:
         if self._connector is not None:

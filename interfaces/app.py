@@ -96,7 +96,7 @@ async def services(app: web.Application):
     deliveries = Deliveries(app[JETSTREAM], webhooks)
     commit = CommitLanes(GroupCommit(storage, executor, settings.batch_max, metrics.batch.observe),
                          GroupCommit(storage, executor, settings.batch_max, metrics.batch.observe))
-    app[INGESTION] = ingestion = Ingestion(
+    app[INGESTION] = Ingestion(
         journal, index, Cooldowns(), commit, deliveries, blocking, metrics,
         IngestPolicy(settings.dispatch_deadline_s, settings.stream_publish_timeout_s, settings.retry_base_ms))
     app[RELAY] = relay = Relay(
@@ -111,7 +111,7 @@ async def services(app: web.Application):
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await ingestion.drain()
+    await commit.drain()  # the outcomes ingest queued without waiting
     await webhooks.close()
 
 

@@ -35,8 +35,8 @@ async def request_context_middleware(request: web.Request, handler):
         name = route.canonical if route is not None else "unmatched"
         elapsed = time.perf_counter() - started
         metrics = request.app[METRICS]
-        metrics.requests.labels(request.method, name, str(status)).inc()
-        metrics.latency.labels(request.method, name).observe(elapsed)
+        metrics.request_count(request.method, name, str(status)).inc()
+        metrics.request_latency(request.method, name).observe(elapsed)
         if request.app[SETTINGS].access_log:
             access.info("%s %s %s", request.method, request.path, status, extra={
                 "request_id": request_id, "status": status, "duration_ms": round(elapsed * 1000, 3)})

@@ -98,3 +98,15 @@ async def test_a_store_that_names_the_clashes_costs_no_extra_transaction(executo
 
     assert {n for n, r in zip(names, results) if isinstance(r, IntegrityError)} == {"clash-a"}
     assert store.transactions == [["first"], names[:8]]
+
+
+async def test_units_queued_without_waiting_are_committed_and_a_failure_raises_nowhere(executor):
+    store = Store()
+    commit = GroupCommit(store, executor, max_batch=100)
+
+    for name in ("later-1", "clash-later", "later-2"):
+        commit.later(unit(name))
+    await commit(unit("waited"))
+    await commit.drain()
+
+    assert sorted(sum(store.transactions, [])) == ["later-1", "later-2", "waited"]

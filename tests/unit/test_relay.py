@@ -27,7 +27,7 @@ class Stream:
         self.fail = fail
         self.published = []
 
-    async def publish(self, subject, message_id, body, timeout):
+    async def publish(self, subject, message_id, body):
         if self.fail:
             raise ConnectionError("stream down")
         self.published.append(message_id)
