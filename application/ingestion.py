@@ -133,9 +133,7 @@ class Ingestion:
                     event_message, request=request)
         if request is not None:
             plan.unit.events += request.collect_events()
-        for trigger in self.index.candidates(tenant_id, tuple(message["triggerEventTypes"])):
-            if not trigger.condition.matches(data, envelope):
-                continue
+        for trigger in self.index.matching(tenant_id, tuple(message["triggerEventTypes"]), data, envelope):
             if trigger.cooldown_ms > 0:
                 cooldown = self.cooldowns.try_fire(tenant_id, trigger.trigger_id, message["customerId"],
                                                    trigger.cooldown_ms, now_ms, event_id)

@@ -16,20 +16,18 @@ def _always(data, envelope) -> bool:
 class Condition:
     """A checked condition, compiled once; matches() is the hot path, explain() the diagnostic one."""
 
-    __slots__ = ("raw", "_tree", "_matches", "_explain")
+    __slots__ = ("raw", "_tree", "matches", "_explain", "__weakref__")
 
     def __init__(self, raw: dict | None, tree):
         self.raw = raw
         self._tree = tree
-        self._matches = _always if tree is None else matcher(tree)
+        # matches(data, envelope) -> bool is the compiled closure itself: one call per candidate.
+        self.matches = _always if tree is None else matcher(tree)
         self._explain = None  # built on first use: only dry runs explain, every ingest matches
 
     @classmethod
     def parse(cls, raw: dict | None) -> "Condition":
         return cls(raw, parse_tree(raw))
-
-    def matches(self, data: dict, envelope: dict) -> bool:
-        return self._matches(data, envelope)
 
     def explain(self, data: dict, envelope: dict) -> Explanation:
         if self._tree is None:

@@ -235,3 +235,25 @@ def test_a_dispatch_id_round_trips_to_its_aggregate():
 
     assert dispatch.dispatch_id == Dispatch.public_id("t1", "evt_1", "tr_1")
     assert Dispatch.id_of(dispatch.dispatch_id) == dispatch.id
+
+
+def test_triggers_with_equal_conditions_share_one_evaluation_per_event():
+    index = TriggerIndex()
+    condition = {"field": "amount", "operator": "greater_than", "value": 10}
+    index.apply([row("a", "purchase", condition=condition, position=1),
+                 row("b", "purchase", condition=dict(condition), position=2),
+                 row("c", "purchase", condition={**condition, "value": 10.0}, position=3)], 3)
+    a, b, c = index.candidates("t1", ("purchase",))
+
+    assert a.condition is b.condition and c.condition is not a.condition  # 10.0 is other JSON than 10
+    assert ids(index.matching("t1", ("purchase",), {"amount": 11}, {})) == ["a", "b", "c"]
+    assert ids(index.matching("t1", ("purchase",), {"amount": 5}, {})) == []
+
+
+def test_a_shared_condition_is_released_with_its_last_trigger():
+    index = TriggerIndex()
+    index.apply([row("a", "purchase", condition={"field": "x", "operator": "exists"}, position=1)], 1)
+    index.apply([row("a", "purchase", condition={"field": "x", "operator": "exists"}, position=2,
+                     deleted=True)], 2)
+
+    assert len(index._conditions) == 0
