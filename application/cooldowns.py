@@ -14,7 +14,7 @@ Key = tuple[str, str, str]  # (tenant, trigger, customer)
 
 
 class Cooldowns:
-    def __init__(self, capacity: int = 100_000):  # about 250 bytes each: ~25 MiB per worker when full
+    def __init__(self, capacity: int = 100_000):  # about 340 bytes each: ~33 MiB per worker when full
         self.capacity = capacity
         self._known: OrderedDict[Key, tuple[int, int]] = OrderedDict()
 

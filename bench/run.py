@@ -103,6 +103,23 @@ def parse_wrk(output: str) -> dict:
     }
 
 
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU time so far of the service's processes (the server and its workers), PostgreSQL's and
+    nats-server's, read from /proc: where a request's cost goes besides the load generator."""
+    tick, groups = os.sysconf("SC_CLK_TCK"), {"tripcord": 0.0, "postgres": 0.0, "nats-server": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        parent, used = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        group = "tripcord" if server_pid in (int(pid), parent) else name if name in groups else None
+        if group:
+            groups[group] += used
+    return groups
+
+
 def create_triggers(port: int, count: int = 100) -> int:
     token = TokenAuthority(SECRET).mint("bench", ["admin"], [TENANT], 3600)
     for trigger in bench_triggers(count):
@@ -223,7 +240,9 @@ def main() -> int:
 
         ids_file = work / "acknowledged.txt"
         wrk(port, 2, args.connections, ids_file, args.load_cpu)  # warm-up; its events are checked too
+        before = cpu_seconds(server.pid)
         tripcord = wrk(port, args.duration, args.connections, ids_file, args.load_cpu)
+        used = {name: seconds - before[name] for name, seconds in cpu_seconds(server.pid).items()}
 
         bare = subprocess.Popen(
             (["taskset", "-c", args.server_cpus] if args.server_cpus else []) +
@@ -244,6 +263,8 @@ def main() -> int:
     print(f"  bare aiohttp{ceiling['rps']:>9.0f} req/s   p50 {ceiling['p50']*1000:6.2f} ms   "
           f"p99 {ceiling['p99']*1000:6.2f} ms   errors {ceiling['errors']}")
     print(f"  ratio       {ratio:.3f}  (target ≥ 0.35)")
+    print("  CPU per ingest request: " + ", ".join(
+        f"{name} {seconds / tripcord['requests'] * 1e6:.0f} µs" for name, seconds in used.items()))
     print(guarantees.report())
     ok = tripcord["errors"] == 0 and guarantees.hold
     print("  guarantees: " + ("HOLD" if ok else "BROKEN"))
