@@ -34,9 +34,9 @@ recorded AS (INSERT INTO {events} (originator_id, originator_version, topic, sta
              SELECT originator_id, originator_version, topic, decode(state, 'hex') FROM e
              WHERE unit NOT IN (SELECT unit FROM clashed)),
 added AS (INSERT INTO {outbox} (id, kind, tenant_id, subject, body, target, due_at_ms, attempts)
-          SELECT id, kind, tenant_id, subject, body, target, due_at_ms, attempts
+          SELECT id, kind, tenant_id, subject, body::json, target::json, due_at_ms, attempts
           FROM json_to_recordset(%(added)s::json) AS m(unit int, id text, kind text, tenant_id text,
-               subject text, body json, target json, due_at_ms bigint, attempts int)
+               subject text, body text, target text, due_at_ms bigint, attempts int)
           WHERE unit NOT IN (SELECT unit FROM clashed)),
 settled AS (DELETE FROM {outbox} WHERE id = ANY(ARRAY(  -- an array: probes by key, never a scan
             SELECT id FROM json_to_recordset(%(done)s::json) AS d(unit int, id text)
@@ -106,8 +106,12 @@ def _event_row(unit: int, event: StoredEvent) -> dict:
 
 
 def _outbox_row(unit: int, m: OutboxMessage) -> dict:
+    # Bodies travel as JSON text inside the document: json_to_recordset unescapes every string it
+    # expands, and customer data may hold \u0000, which PostgreSQL text cannot; as text of text,
+    # the escape survives and the json column keeps it.
     return {"unit": unit, "id": m.id, "kind": m.kind, "tenant_id": m.tenant_id, "subject": m.subject,
-            "body": m.body, "target": m.target, "due_at_ms": m.due_at_ms, "attempts": m.attempts}
+            "body": _json(m.body), "target": None if m.target is None else _json(m.target),
+            "due_at_ms": m.due_at_ms, "attempts": m.attempts}
 
 
 def _json(rows: list) -> str:

@@ -65,3 +65,14 @@ def test_outbox_removals_of_a_refused_unit_are_not_applied(storage):
 
     assert storage.record([clashing]) == [0]
     assert outbox_ids(storage) == {"fire-1", "e1"}
+
+
+def test_customer_data_holding_a_nul_escape_is_stored_and_read_back(storage):
+    message = {"id": "e-nul", "customerId": "j\u0000", "data": {"note": "a\u0000b", "emoji": "🚀"}}
+    unit = UnitOfWork([CustomerEvent.recorded("t1", "e-nul", message)],
+                      outbox_added=[OutboxMessage("e-nul", "event", "t1", "s", message, 0)])
+
+    assert storage.record([unit]) == []
+    assert storage.journal.repository.get(CustomerEvent.create_id("t1", "e-nul")).message == message
+    [claimed] = storage.claim_due(10**15, 1, 10)
+    assert claimed.body == message
