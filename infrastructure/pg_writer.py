@@ -75,17 +75,23 @@ class PostgresWriter:
                     cursor.nextset()
                 refused.update(unit for (unit,) in cursor.fetchall())
             finally:
-                connection.autocommit = False
+                if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    connection.autocommit = False  # else it is failed mid-transaction, and invalidated below
         except psycopg.Error as error:
             if pooled is not None:
                 pooled.invalidate()  # it may be mid-transaction or gone: the pool must not reuse it
-            if isinstance(error, psycopg.IntegrityError):
-                raise IntegrityError(error) from error
-            raise OperationalError(error) from error
+            failure = IntegrityError if isinstance(error, psycopg.IntegrityError) else OperationalError
+            raise failure(_primary_message(error)) from None
         finally:
             if pooled is not None:
                 pooled.close()
         return sorted(refused)
+
+
+def _primary_message(error: psycopg.Error) -> str:
+    """The server's one-line message: its DETAIL and CONTEXT can quote the batch's documents,
+    customer data and webhook secrets included, and this message ends up in the logs."""
+    return error.diag.message_primary or str(error).partition("\n")[0]
 
 
 def _clashing_within(stored: list[list[StoredEvent]]) -> set[int]:

@@ -1,6 +1,7 @@
 """The PostgreSQL write path: one transaction per batch, and a clash refuses only its own unit."""
 
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from application.ports import OutboxMessage, UnitOfWork
 from domain.cooldown import CustomerCooldown
@@ -76,3 +77,17 @@ def test_customer_data_holding_a_nul_escape_is_stored_and_read_back(storage):
     assert storage.journal.repository.get(CustomerEvent.create_id("t1", "e-nul")).message == message
     [claimed] = storage.claim_due(10**15, 1, 10)
     assert claimed.body == message
+
+
+def test_a_failed_batch_reports_no_data_from_its_documents(storage):
+    secret = "whsec_" + "s" * 32
+    webhook = OutboxMessage("dsp_1", "webhook", "t1", "https://hooks.example.com/\u0000", {"id": "e"}, 0,
+                            target={"method": "POST", "headers": {}, "secret": secret})
+
+    with pytest.raises(OperationalError) as failed:  # PostgreSQL text cannot hold the NUL of the subject
+        storage.record([UnitOfWork(outbox_added=[webhook])])
+
+    assert str(failed.value) == "unsupported Unicode escape sequence"  # not its DETAIL or CONTEXT,
+    assert "hooks.example.com" in str(failed.value.__context__)        # which quote the document
+    assert secret not in str(failed.value)
+    assert outbox_ids(storage) == set()
