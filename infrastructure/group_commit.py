@@ -74,24 +74,3 @@ def _settle(future: asyncio.Future | None, error: BaseException | None = None) -
         future.set_result(None)
     else:
         future.set_exception(error)
-
-
-class CommitLanes:
-    """Units that only settle the outbox skip the event table's lock, so they need not queue
-    behind units that record events: each kind has a group commit of its own."""
-
-    def __init__(self, events: GroupCommit, outbox: GroupCommit):
-        self.events = events
-        self.outbox = outbox
-
-    async def __call__(self, unit: UnitOfWork) -> None:
-        await self._lane(unit)(unit)
-
-    def later(self, unit: UnitOfWork) -> None:
-        self._lane(unit).later(unit)
-
-    async def drain(self) -> None:
-        await asyncio.gather(self.events.drain(), self.outbox.drain())
-
-    def _lane(self, unit: UnitOfWork) -> GroupCommit:
-        return self.events if unit.events else self.outbox

@@ -7,7 +7,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from application.ports import UnitOfWork
-from infrastructure.group_commit import CommitLanes, GroupCommit
+from infrastructure.group_commit import GroupCommit
 
 
 class Store:
@@ -63,15 +63,6 @@ async def test_the_batch_size_is_bounded(executor):
     await asyncio.gather(*(commit(unit(f"u{n}")) for n in range(20)))
 
     assert max(len(t) for t in store.transactions) <= 4
-
-
-async def test_lanes_send_outbox_only_units_apart_from_event_units(executor):
-    events, outbox = Store(), Store()
-    lanes = CommitLanes(GroupCommit(events, executor, 10), GroupCommit(outbox, executor, 10))
-
-    await asyncio.gather(lanes(unit("recorded", events=["an event"])), lanes(unit("settled")))
-
-    assert (events.transactions, outbox.transactions) == ([["recorded"]], [["settled"]])
 
 
 class NamingStore:
