@@ -2,6 +2,7 @@
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+
 class Labelled:
     """A metric's children by label values. prometheus_client's labels() checks and locks on every
     call, and a request makes several: after the first, this is one dict look-up."""

@@ -58,7 +58,7 @@ class SqlStorage:
         self._engine = self.recorder.datastore.engine
         self.is_postgres = self._engine.dialect.name == "postgresql"
         # Ingest's writes (no trigger changes, so no projection to apply) skip the session on PostgreSQL.
-        self.writer = PostgresWriter(self.recorder.datastore.engine, journal.mapper,
+        self.writer = PostgresWriter(self._engine, journal.mapper,
                                      self.recorder.events_table_name, outbox.name) if self.is_postgres else None
 
     # -- writes -------------------------------------------------------------------------
