@@ -1,11 +1,13 @@
 """JetStream: the event and action streams, created idempotently, published with message ids."""
 
 import asyncio
+import itertools
 import logging
 
 import nats
+import orjson
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import APIError
+from nats.js.errors import APIError, NoStreamResponseError
 
 from application.delivery import StreamUnavailable
 
@@ -33,7 +35,13 @@ async def ensure_streams(js, duplicate_window_s: int) -> None:
 
 
 class JetStream:
-    """A connection kept alive in the background; publishing never waits for a reconnect."""
+    """A connection kept alive in the background; publishing never waits for a reconnect.
+
+    Publishes are pipelined on the connection and their acknowledgements come back on one reply
+    subscription of ours, matched by a counter in the reply subject. nats-py's publish_async does
+    the same with more per message (a NUID and random bytes per token, a semaphore, a callback,
+    a dataclass per ack): ours costs a third less per acknowledged publish (bench/floor.py).
+    """
 
     def __init__(self, url: str, duplicate_window_s: int):
         self.url = url
@@ -42,6 +50,9 @@ class JetStream:
         self.js = None
         self._ready = asyncio.Event()
         self._connector: asyncio.Task | None = None
+        self._acks: dict[str, asyncio.Future] = {}
+        self._tokens = map(str, itertools.count())
+        self._reply_prefix = ""
 
     @property
     def connected(self) -> bool:
@@ -65,6 +76,8 @@ class JetStream:
                                              error_cb=_log_error, name="tripcord")
                 self.js = self.nc.jetstream()
                 await ensure_streams(self.js, self.duplicate_window_s)
+                self._reply_prefix = self.nc.new_inbox() + "."  # kept across reconnects, as is the subscription
+                await self.nc.subscribe(self._reply_prefix + "*", cb=self._acknowledged)
                 self._ready.set()
                 return
             except Exception as error:
@@ -77,9 +90,31 @@ class JetStream:
     async def publish(self, subject: str, message_id: str, body: bytes) -> int:
         if not self.connected:
             raise StreamUnavailable("the stream is not connected")
-        # Pipelined: many publishes share the connection's writes; each ack is awaited on its own.
-        ack = await self.js.publish_async(subject, body, headers={**HEADERS, "Nats-Msg-Id": message_id})
-        return (await ack).seq
+        token = next(self._tokens)
+        ack = self._acks[token] = asyncio.get_running_loop().create_future()
+        try:
+            await self.nc.publish(subject, body, reply=self._reply_prefix + token,
+                                  headers={**HEADERS, "Nats-Msg-Id": message_id})
+            return await ack
+        finally:
+            del self._acks[token]  # answered, refused or given up by the caller alike
+
+    async def _acknowledged(self, reply) -> None:
+        ack = self._acks.get(reply.subject[len(self._reply_prefix):])
+        if ack is None or ack.done():  # the caller stopped waiting
+            return
+        if reply.headers and reply.headers.get("Status") == "503":  # no stream takes this subject
+            ack.set_exception(NoStreamResponseError())
+            return
+        try:
+            answer = orjson.loads(reply.data)
+            if "error" in answer:
+                APIError.from_error(answer["error"])  # raises the matching error class
+            ack.set_result(answer["seq"])
+        except APIError as refused:  # the stream refused the message, e.g. it is full
+            ack.set_exception(refused)
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            ack.set_exception(APIError(description=f"unreadable acknowledgement {reply.data[:200]!r}"))
 
     async def close(self) -> None:
         if self._connector is not None:

@@ -1,0 +1,115 @@
+"""The floor: the least an ingest endpoint with a durable write and an acknowledged publish does.
+
+    python bench/floor_server.py PORT MODE    (MODE: bare, commit, publish, publish-nats-py, both)
+
+It parses the event like the bare endpoint, then, by mode, group-commits it as one row (one
+PostgreSQL round trip per batch, in the event loop) and/or publishes it to JetStream and waits
+for the acknowledgement. No auth, validation, triggers or outbox: what it costs is what any
+design on this stack pays before doing Tripcord's work. FLOOR_POSTGRES_URL and FLOOR_NATS_URL.
+"""
+
+import asyncio
+import itertools
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import orjson
+import psycopg
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from infrastructure.stream import JetStream  # noqa: E402
+from tests.servers import libpq_url  # noqa: E402
+
+MODES = ("bare", "commit", "publish", "publish-nats-py", "both")
+INSERT = ("INSERT INTO floor_events (id, body) SELECT id, body FROM json_to_recordset(%s::json) "
+          "AS t(id text, body json)")
+
+
+class GroupInsert:
+    """Rows that arrive while a batch is being written go together in the next one."""
+
+    def __init__(self, connection: psycopg.AsyncConnection):
+        self.connection = connection
+        self.waiting: list[tuple[dict, asyncio.Future]] = []
+        self.worker: asyncio.Task | None = None
+
+    async def __call__(self, row: dict) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append((row, done))
+        if self.worker is None or self.worker.done():
+            self.worker = asyncio.create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
+            try:
+                await self.connection.execute(INSERT, (orjson.dumps([row for row, _ in batch]).decode(),))
+            except psycopg.Error as error:
+                for _, done in batch:
+                    done.set_exception(error)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+
+async def ingest(request: web.Request) -> web.Response:
+    app, event = request.app, orjson.loads(await request.read())
+    event_id = f"evt_{next(app['ids'])}"
+    body = orjson.dumps({"id": event_id, **event})
+    if "commit" in app:
+        await app["commit"]({"id": event_id, "body": event})
+    sequence = None
+    if "stream" in app:
+        sequence = await app["stream"].publish(f"tripcord.events.floor.{event['type']}", event_id, body)
+    elif "nats_py" in app:
+        ack = await app["nats_py"].publish_async(f"tripcord.events.floor.{event['type']}", body,
+                                                 headers={"Nats-Msg-Id": event_id})
+        sequence = (await ack).seq
+    return web.Response(body=orjson.dumps({"ingested": True, "eventId": event_id, "streamSequence": sequence}),
+                        content_type="application/json")
+
+
+async def connections(app: web.Application):
+    mode, closing = app["mode"], []
+    if mode in ("commit", "both"):
+        connection = await psycopg.AsyncConnection.connect(libpq_url(os.environ["FLOOR_POSTGRES_URL"]),
+                                                           autocommit=True)
+        await connection.execute("CREATE TABLE IF NOT EXISTS floor_events "
+                                 "(n bigserial PRIMARY KEY, id text UNIQUE, body json)")
+        app["commit"] = GroupInsert(connection)
+        closing.append(connection.close)
+    if mode in ("publish", "both", "publish-nats-py"):
+        stream = JetStream(os.environ["FLOOR_NATS_URL"], duplicate_window_s=120)
+        stream.start()
+        assert await stream.wait_ready(30)
+        if mode == "publish-nats-py":
+            app["nats_py"] = stream.js  # nats-py's own pipelined publish, for comparison
+        else:
+            app["stream"] = stream
+        closing.append(stream.close)
+    yield
+    for close in closing:
+        await close()
+
+
+def main() -> None:
+    port, mode = int(sys.argv[1]), sys.argv[2]
+    assert mode in MODES, f"MODE is one of {MODES}"
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    app = web.Application()
+    app["mode"], app["ids"] = mode, map(f"{secrets.token_hex(6)}{{:012x}}".format, itertools.count())
+    app.cleanup_ctx.append(connections)
+    app.router.add_post("/api/v1/events/ingest", ingest)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()
