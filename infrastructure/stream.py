@@ -40,7 +40,8 @@ class JetStream:
     Publishes are pipelined on the connection and their acknowledgements come back on one reply
     subscription of ours, matched by a counter in the reply subject. nats-py's publish_async does
     the same with more per message (a NUID and random bytes per token, a semaphore, a callback,
-    a dataclass per ack): ours costs a third less per acknowledged publish (bench/floor.py).
+    a dataclass per ack): with ours an acknowledged publish adds ≈20 µs of CPU to a request
+    instead of ≈60 (bench/floor.py, "publish" against "publish-nats-py").
     """
 
     def __init__(self, url: str, duplicate_window_s: int):
