@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.floor_server import MODES  # noqa: E402
-from bench.run import cpu_seconds, fresh_database, stream_url, wrk  # noqa: E402
+from bench.run import cpu_seconds, fresh_database, stream_url, wait_ready, wrk  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
 
@@ -31,7 +30,7 @@ def measure(mode: str, env: dict, duration: int, connections: int) -> dict:
     server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "floor_server.py"), str(port), mode],
                               env=env, stdout=subprocess.DEVNULL)
     try:
-        wait_ready_post(port)
+        wait_ready(f"http://127.0.0.1:{port}/readyz")
         wrk(port, 2, connections, None, None)
         before = cpu_seconds(server.pid)
         result = wrk(port, duration, connections, None, None)
@@ -41,18 +40,6 @@ def measure(mode: str, env: dict, duration: int, connections: int) -> dict:
         server.wait(10)
     result["cpu"] = {name: seconds / result["requests"] * 1e6 for name, seconds in used.items()}
     return result
-
-
-def wait_ready_post(port: int, timeout_s: float = 60) -> None:
-    """The floor server has no health route: it is up once it answers anything."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        probe = subprocess.run(["curl", "-s", "--max-time", "2", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
-                                "-d", '{"type":"purchase"}', f"http://127.0.0.1:{port}/api/v1/events/ingest"],
-                               capture_output=True, text=True)
-        if probe.stdout == "200" or time.monotonic() > deadline:
-            return
-        time.sleep(0.2)
 
 
 def main() -> int:

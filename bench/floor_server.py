@@ -73,6 +73,10 @@ async def ingest(request: web.Request) -> web.Response:
                         content_type="application/json")
 
 
+async def ready(request: web.Request) -> web.Response:
+    return web.Response(text="ok")  # answered only once the connections below are up
+
+
 async def connections(app: web.Application):
     mode, closing = app["mode"], []
     if mode in ("commit", "both"):
@@ -108,6 +112,7 @@ def main() -> None:
     app["mode"], app["ids"] = mode, map(f"{secrets.token_hex(6)}{{:012x}}".format, itertools.count())
     app.cleanup_ctx.append(connections)
     app.router.add_post("/api/v1/events/ingest", ingest)
+    app.router.add_get("/readyz", ready)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
