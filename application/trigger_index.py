@@ -10,10 +10,15 @@ several actions), and an event runs each distinct condition once, however many t
 import json
 import threading
 import weakref
+from bisect import bisect_left, insort
 from dataclasses import dataclass
 from heapq import merge
+from operator import attrgetter
 
 from domain.conditions import Condition
+
+
+NO_TYPES: dict = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,45 +41,60 @@ class ActiveTrigger:
         return (-self.priority, self.created_at, self.trigger_id)
 
 
+_order = attrgetter("order")
+
+
 class TriggerIndex:
-    """Readers (the event loop) never lock: writers build new maps and swap them in whole."""
+    """Readers (the event loop) never lock: a writer builds new maps and swaps them in whole.
+
+    A change re-copies only the (tenant, event type) groups it touches, each kept sorted by
+    insertion, so its cost follows the triggers that share its event type, not all of them."""
 
     def __init__(self):
         self.position = 0
         self._write = threading.Lock()
         self._positions: dict[tuple[str, str], int] = {}
-        self._by_id: dict[tuple[str, str], ActiveTrigger] = {}
-        self._by_type: dict[tuple[str, str], tuple[ActiveTrigger, ...]] = {}
+        # The writer's own, changed in place under the lock: the active triggers by (tenant, id),
+        # and each (tenant, event type) group's in evaluation order.
+        self._active: dict[tuple[str, str], ActiveTrigger] = {}
+        self._groups: dict[tuple[str, str], list[ActiveTrigger]] = {}
+        # What readers see: tenant → event type → its triggers in evaluation order.
+        self._by_type: dict[str, dict[str, tuple[ActiveTrigger, ...]]] = {}
         self._merged: dict[tuple[str, tuple[str, ...]], tuple[tuple, tuple, tuple]] = {}
         # Gone once no trigger holds it, so deleted rules leave nothing behind.
         self._conditions: weakref.WeakValueDictionary[str, Condition] = weakref.WeakValueDictionary()
 
     def __len__(self) -> int:
-        return len(self._by_id)
+        return len(self._active)
 
     def apply(self, rows: list[dict], position: int) -> None:
         with self._write:
-            by_id, touched = dict(self._by_id), set()
+            touched = set()
             for row in rows:
                 key = (row["tenant_id"], row["trigger_id"])
                 if self._positions.get(key, -1) >= row["position"]:
                     continue  # a newer state of this trigger is already applied
                 self._positions[key] = row["position"]
-                old = by_id.pop(key, None)
+                old = self._active.pop(key, None)
                 if old is not None:
+                    group = self._groups[(old.tenant_id, old.event_type)]
+                    del group[bisect_left(group, old.order, key=_order)]
                     touched.add((old.tenant_id, old.event_type))
                 if row["status"] == "active" and not row["deleted"]:
-                    by_id[key] = _active(row, self._shared(row["condition"]))
-                    touched.add((row["tenant_id"], row["event_type"]))
-            groups: dict = {key: [] for key in touched}
-            for trigger in by_id.values():
-                group = groups.get((trigger.tenant_id, trigger.event_type))
-                if group is not None:
-                    group.append(trigger)
-            by_type = dict(self._by_type)
-            for key, group in groups.items():
-                by_type[key] = tuple(sorted(group, key=lambda t: t.order))
-            self._by_id, self._by_type, self._merged = by_id, by_type, {}
+                    new = self._active[key] = _active(row, self._shared(row["condition"]))
+                    insort(self._groups.setdefault((new.tenant_id, new.event_type), []), new, key=_order)
+                    touched.add((new.tenant_id, new.event_type))
+            tenants: dict[str, dict] = {}
+            for tenant_id, event_type in touched:
+                if tenant_id not in tenants:
+                    tenants[tenant_id] = dict(self._by_type.get(tenant_id, NO_TYPES))
+                group = self._groups.get((tenant_id, event_type))
+                if group:
+                    tenants[tenant_id][event_type] = tuple(group)
+                else:
+                    tenants[tenant_id].pop(event_type, None)
+                    self._groups.pop((tenant_id, event_type), None)
+            self._by_type, self._merged = {**self._by_type, **tenants}, {}
             self.position = max(self.position, position)
 
     def matching(self, tenant_id: str, event_types: tuple[str, ...], data: dict,
@@ -94,9 +114,9 @@ class TriggerIndex:
         merged = self._merged
         found = merged.get(key)
         if found is None:
-            by_type = self._by_type
-            lists = [by_type.get((tenant_id, t), ()) for t in event_types]
-            triggers = lists[0] if len(lists) == 1 else tuple(merge(*lists, key=lambda t: t.order))
+            types = self._by_type.get(tenant_id, NO_TYPES)
+            lists = [types.get(t, ()) for t in event_types]
+            triggers = lists[0] if len(lists) == 1 else tuple(merge(*lists, key=_order))
             slot_of: dict[Condition, int] = {}
             slots = tuple(slot_of.setdefault(t.condition, len(slot_of)) for t in triggers)
             found = merged[key] = (triggers, tuple(slot_of), slots)
