@@ -19,6 +19,10 @@ DEFAULTS = {
 }
 SETTINGS = ("name", "description", "event_type", "action_type", "action_config",
             "condition", "priority", "cooldown_ms", "status")
+# Limits on a rule's fields; the API's request models declare the same ones from here.
+NAME_MAX = 200
+DESCRIPTION_MAX = 2000
+EVENT_TYPE_MAX = 100
 MAX_INT = 2**53 - 1  # the largest integer every JSON client reads exactly
 
 
@@ -99,15 +103,15 @@ class Trigger(Aggregate):
 def validated(settings: dict) -> dict:
     """Every trigger rule checked on a full set of settings; returns them normalised."""
     name = settings["name"]
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise InvalidTrigger("name", "must be 1 to 200 characters")
-    if not isinstance(settings["description"], str) or len(settings["description"]) > 2000:
-        raise InvalidTrigger("description", "must be a string of at most 2000 characters")
+    if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
+        raise InvalidTrigger("name", f"must be 1 to {NAME_MAX} characters")
+    if not isinstance(settings["description"], str) or len(settings["description"]) > DESCRIPTION_MAX:
+        raise InvalidTrigger("description", f"must be a string of at most {DESCRIPTION_MAX} characters")
     for field in ("name", "description"):
         if "\x00" in settings[field]:  # PostgreSQL text cannot hold it; SQLite would, so refuse it on both
             raise InvalidTrigger(field, "must not contain the NUL character")
     event_type = settings["event_type"]
-    if not isinstance(event_type, str) or len(event_type) > 100 or not TRIGGER_EVENT_TYPE.match(event_type):
+    if not isinstance(event_type, str) or len(event_type) > EVENT_TYPE_MAX or not TRIGGER_EVENT_TYPE.match(event_type):
         raise InvalidTrigger("eventType", "must be a lowercase dotted name such as purchase or outcome.recorded")
     for field, public, low in (("priority", "priority", -MAX_INT), ("cooldown_ms", "cooldownMs", 0)):
         value = settings[field]

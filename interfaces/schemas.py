@@ -5,10 +5,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
-ActionTypeName = Literal["recommend", "enroll_journey", "journey_enroll", "decision_request", "webhook"]
-IngestType = Literal["purchase", "cart_abandon", "page_view", "app_open", "support_call"]
-MAX_INT = 2**53 - 1
+from domain.actions import ACTION_ALIASES, ACTION_TYPES
+from domain.customer_events import INGEST_TYPES, TRIGGER_EVENT_TYPE
+from domain.trigger import DESCRIPTION_MAX, EVENT_TYPE_MAX, MAX_INT, NAME_MAX
+
+# The domain checks a rule's fields; the models declare the same limits, taken from it, so that
+# requests fail early with field details and the OpenAPI document shows them.
+EVENT_TYPE_PATTERN = TRIGGER_EVENT_TYPE.pattern
+ActionTypeName = Literal[(*ACTION_TYPES, *ACTION_ALIASES)]
+IngestType = Literal[INGEST_TYPES]
 
 
 def iso(moment: datetime) -> str:
@@ -21,9 +26,9 @@ class Strict(BaseModel):
 
 
 class TriggerCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=2000)
-    eventType: str = Field(pattern=EVENT_TYPE_PATTERN, max_length=100)
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+    description: str = Field("", max_length=DESCRIPTION_MAX)
+    eventType: str = Field(pattern=EVENT_TYPE_PATTERN, max_length=EVENT_TYPE_MAX)
     actionType: ActionTypeName
     actionConfig: dict[str, Any] = Field(default_factory=dict)
     condition: dict[str, Any] | None = None
@@ -35,9 +40,9 @@ class TriggerCreate(Strict):
 class TriggerUpdate(Strict):
     """Only the fields given change. `version`, when given, must be the trigger's current version."""
 
-    name: str = Field(None, min_length=1, max_length=200)
-    description: str = Field(None, max_length=2000)
-    eventType: str = Field(None, pattern=EVENT_TYPE_PATTERN, max_length=100)
+    name: str = Field(None, min_length=1, max_length=NAME_MAX)
+    description: str = Field(None, max_length=DESCRIPTION_MAX)
+    eventType: str = Field(None, pattern=EVENT_TYPE_PATTERN, max_length=EVENT_TYPE_MAX)
     actionType: ActionTypeName = None
     actionConfig: dict[str, Any] = None
     condition: dict[str, Any] | None = None
@@ -57,7 +62,7 @@ class TriggerTest(Strict):
 
 class TriggerListQuery(Strict):
     status: Literal["active", "paused"] | None = None
-    eventType: str | None = Field(None, pattern=EVENT_TYPE_PATTERN, max_length=100)
+    eventType: str | None = Field(None, pattern=EVENT_TYPE_PATTERN, max_length=EVENT_TYPE_MAX)
     limit: int = Field(50, ge=1, le=MAX_INT, description="page size; above 200 means 200")
     offset: int = Field(0, ge=0, le=MAX_INT)
 
