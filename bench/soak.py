@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from application.cooldowns import Cooldowns  # noqa: E402
 from bench.run import (SECRET, TENANT, check_guarantees, create_triggers, fresh_database, service_env,  # noqa: E402
-                       stream_url, wait_ready)
+                       stream_sequence, stream_url, wait_ready)
 from bench.triggers import bench_triggers  # noqa: E402
 from infrastructure.auth import TokenAuthority  # noqa: E402
 from tests.servers import free_port, libpq_url  # noqa: E402
@@ -223,6 +223,7 @@ def main() -> int:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripcord-soak-")))
         database_url = fresh_database(stack)
         nats_url = stream_url(stack, work)
+        first_sequence = stream_sequence(nats_url)
         port = free_port()
         env = service_env(work, database_url, nats_url)
         log = stack.enter_context(open(work / "serve.log", "wb"))  # a pipe nobody reads could fill and block
@@ -239,7 +240,8 @@ def main() -> int:
 
         load, rows, labels = asyncio.run(soak(args, port, database_url, serve))
 
-        guarantees = check_guarantees(database_url, nats_url, set(load.acknowledged), len(bench_triggers()))
+        guarantees = check_guarantees(database_url, nats_url, set(load.acknowledged), len(bench_triggers()),
+                                      first_sequence)
         final_connections, _ = database_state(database_url)
         if serve.poll() is not None:
             print(f"  tripcord serve exited early with {serve.returncode}")
