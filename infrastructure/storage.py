@@ -173,17 +173,17 @@ class SqlStorage:
                 rows = _listing_rows(connection.execute(
                     select(trigger_listing, total.label("total")).where(*where).order_by(*order)
                     .limit(limit).offset(offset)))
+                totals = [row.pop("total") for row in rows]
             else:  # skip the deep offset on the index alone, then read just the page's rows
                 keys = connection.execute(select(trigger_listing.c.trigger_id, total.label("total")).where(*where)
                                           .order_by(*order).limit(limit).offset(offset)).all()
                 found = {r["trigger_id"]: r for r in _listing_rows(connection.execute(
-                    select(trigger_listing, total.label("total")).where(
+                    select(trigger_listing).where(
                         trigger_listing.c.tenant_id == tenant_id,
                         trigger_listing.c.trigger_id.in_([k for k, _ in keys]))))} if keys else {}
                 rows = [found[k] for k, _ in keys if k in found]
-            count = rows[0]["total"] if rows else connection.execute(select(total)).scalar()
-        for row in rows:
-            del row["total"]
+                totals = [t for _, t in keys]
+            count = totals[0] if totals else connection.execute(select(total)).scalar()
         return rows, int(count)
 
     def listing_changes(self, after_position):
