@@ -17,7 +17,6 @@ GC_THRESHOLD = 10_000
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     configure_logging()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.jwt_key()  # generated once, before workers race to create it
     # Tables are created once here, so workers starting together never race to create them.
     open_database(settings).close()
