@@ -1,68 +1,118 @@
-"""Ingestion, the process manager: record an event, then stream it, evaluate it and dispatch.
+"""Ingestion, the orchestrator: commit what the planner decided, then stream the event and deliver its fires.
 
-One request: evaluate against the in-memory index → commit the event, cooldown fires, pending
-dispatches and their outbox messages in one unit → publish and dispatch concurrently under the
-deadline → record the outcomes. Whatever the request could not deliver stays in the outbox for
-the relay, so nothing acknowledged is lost.
+One request: plan in memory → commit the event, its fires' aggregates and its key in one unit →
+publish and attempt every fire concurrently under the deadline → queue the outcomes (the stream's
+acknowledgement, the dispatch records, the key's answer) for the next commit → answer. Whatever
+the request could not send or record, the relay finds in the event log and finishes: nothing
+acknowledged is lost, and no outbox row is written and deleted per message.
 """
 
 import asyncio
 import itertools
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
+import orjson
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from application.cooldowns import Cooldowns
-from application.delivery import Deliveries
+from application.deliveries import Sender, Undeliverable, undeliverable
 from application.journal import Journal
-from application.ports import Blocking, Commit, Observer, OutboxMessage, UnitOfWork
-from application.trigger_index import ActiveTrigger, TriggerIndex
-from domain.actions import public_config
-from domain.cooldown import CustomerCooldown
-from domain.customer_events import CustomerEvent, trigger_event_types
-from domain.dispatch import Dispatch
-from domain.idempotency import IdempotentRequest
+from application.planner import Fire, Plan, Planner
+from application.ports import (Blocking, Commit, DispatchLog, DispatchRecord, EventLog, Idempotency, KeyAnswer,
+                               Observer, StreamAck, UnitOfWork)
+from application.rebuilds import Rebuilds
+from application.subjects import action_subject, event_subject
+from domain.customer_events import FIRED
+from domain.dispatch import (DEFAULT_RETRY_SCHEDULE_S, DELIVERED, PENDING, Attempt, DispatchState, after_attempt,
+                             dispatch_id)
+from domain.idempotency import HEADER, LEASE_GRACE_MS, KeyClaim, fingerprint
 
 CONFLICT_RETRIES = 5
 
 
 class RequestInProgress(Exception):
-    """The Idempotency-Key belongs to a request that has not been answered yet."""
+    """The key's first request may still answer."""
+
+    def __init__(self, retry_after_s: int):
+        super().__init__(f"a request with this key is still in progress; retry in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class KeyReused(Exception):
+    """The key came with another body."""
+
+
+class Contention(Exception):
+    """Concurrent fires for the same customers clashed more often than the retries allow."""
 
 
 @dataclass(frozen=True)
 class IngestPolicy:
     deadline_s: float = 2.0
     publish_timeout_s: float = 0.5
-    first_retry_ms: int = 1000
+    retry_schedule: tuple = DEFAULT_RETRY_SCHEDULE_S
+
+
+@dataclass(frozen=True)
+class Matched:
+    trigger_id: str
+    action_type: str
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    trigger_id: str
+    action_type: str
+    dispatch_id: str
+    config: dict
+
+
+@dataclass(frozen=True)
+class DispatchFailed:
+    trigger_id: str
+    action_type: str
+    dispatch_id: str
+    error: str
 
 
 @dataclass
-class Fire:
-    trigger: ActiveTrigger
-    message: OutboxMessage  # its id is the dispatch's public id
+class IngestResult:
+    event_id: str
+    event_type: str
+    customer_id: str
+    stream_sequence: int | None
+    matched: list[Matched] = field(default_factory=list)
+    dispatched: list[Dispatched] = field(default_factory=list)
+    failed: list[DispatchFailed] = field(default_factory=list)
 
+    @property
+    def stream_id(self) -> str | None:
+        return self.event_id if self.stream_sequence is not None else None
 
-@dataclass
-class Plan:
-    unit: UnitOfWork
-    event_message: OutboxMessage
-    fires: list[Fire] = field(default_factory=list)
-    cooldown_keys: list = field(default_factory=list)
-    request: IdempotentRequest | None = None
+    def as_record(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict) -> "IngestResult":
+        return cls(record["event_id"], record["event_type"], record["customer_id"], record["stream_sequence"],
+                   [Matched(**m) for m in record["matched"]], [Dispatched(**d) for d in record["dispatched"]],
+                   [DispatchFailed(**f) for f in record["failed"]])
 
 
 class Ingestion:
-    def __init__(self, journal: Journal, index: TriggerIndex, cooldowns: Cooldowns, commit: Commit,
-                 deliveries: Deliveries, blocking: Blocking, observer: Observer, policy: IngestPolicy):
-        self.journal = journal
-        self.index = index
-        self.cooldowns = cooldowns
+    def __init__(self, planner: Planner, commit: Commit, sender: Sender, journal: Journal, event_log: EventLog,
+                 dispatch_log: DispatchLog, idempotency: Idempotency, rebuilds: Rebuilds, blocking: Blocking,
+                 observer: Observer, policy: IngestPolicy):
+        self.planner = planner
         self.commit = commit
-        self.deliveries = deliveries
+        self.sender = sender
+        self.journal = journal
+        self.event_log = event_log
+        self.dispatch_log = dispatch_log
+        self.idempotency = idempotency
+        self.rebuilds = rebuilds
         self.blocking = blocking
         self.observer = observer
         self.policy = policy
@@ -70,193 +120,141 @@ class Ingestion:
         prefix = "evt_" + secrets.token_hex(6)
         self._event_ids = (f"{prefix}{n:012x}" for n in itertools.count())
 
-    def _next_event_id(self) -> str:
-        return next(self._event_ids)
-
-    async def ingest(self, tenant_id: str, event: dict, idempotency_key: str | None = None) -> dict:
+    async def ingest(self, tenant_id: str, event: dict, key: str | None = None, scope: str = HEADER) -> IngestResult:
         """`event` has type, customerId, data, channel and timestamp (ISO 8601)."""
-        started = time.monotonic()
-        now_ms = int(time.time() * 1000)
-        message = _stream_body(tenant_id, self._next_event_id(), event, now_ms)
+        started, received_ms = time.monotonic(), int(time.time() * 1000)
+        event_id = next(self._event_ids)
+        claim = None
+        if key is not None:
+            lease = received_ms + int(self.policy.deadline_s * 1000) + LEASE_GRACE_MS
+            claim = KeyClaim(tenant_id, scope, key, fingerprint(event), event_id, received_ms, lease)
         for _ in range(CONFLICT_RETRIES):
-            request = None
-            if idempotency_key is not None:
-                request = await self._idempotent_request(tenant_id, idempotency_key, message["id"], now_ms)
-                if request.response is not None:
-                    return request.response
-            plan = self._plan(tenant_id, message, now_ms, request)
+            plan = self.planner.plan(tenant_id, event_id, event, received_ms, claim)
             try:
                 await self.commit(plan.unit)
                 break
             except IntegrityError:
-                await self._reload(plan.cooldown_keys)
+                self.planner.release(plan)
+                if claim is not None and (answer := await self._repeat(claim)) is not None:
+                    return answer
+                await self._reload(plan)
             except BaseException:
-                for key in plan.cooldown_keys:  # never let the cache run ahead of the store
-                    self.cooldowns.forget(key)
+                self.planner.release(plan)
                 raise
         else:
-            raise IntegrityError("too many concurrent clashes; retry the request")
-        response = await self._deliver(plan, started)
-        outcome = self._outcome(plan, response)
-        if plan.request is not None:
-            plan.request.answer(response)
-            answer = plan.request.collect_events()
-            try:
-                await self.commit(UnitOfWork(outcome.events + answer, outbox_done=outcome.outbox_done))
-            except IntegrityError:  # the relay recorded a dispatch outcome first: the answer must still be kept
-                await self.commit(UnitOfWork(answer, outbox_done=outcome.outbox_done))
-        elif outcome.events or outcome.outbox_done:
-            self.commit.later(outcome)  # should it fail, the outbox still holds the messages: the relay settles them
+            raise Contention("too many concurrent clashes for this customer; retry the request")
+        result, outcome = await self._deliver(plan, started + self.policy.deadline_s)
+        if claim is not None:
+            outcome.answers.append(KeyAnswer(tenant_id, claim.scope, claim.key, result.as_record()))
+        self.commit.later(outcome)  # should it fail, the relay finds what it would have recorded
         self.observer.ingested(event["type"], time.monotonic() - started)
-        return response
+        return result
 
-    async def _idempotent_request(self, tenant_id, key, event_id, now_ms) -> IdempotentRequest:
-        try:
-            request = await self.blocking(self.journal.repository.get, IdempotentRequest.create_id(tenant_id, key))
-        except AggregateNotFoundError:
-            return IdempotentRequest(tenant_id, key, event_id, now_ms)
-        if request.expired(now_ms):
-            request.reuse(event_id, now_ms)
-        elif request.response is None:
-            raise RequestInProgress(key)
-        return request
+    async def _repeat(self, claim: KeyClaim) -> IngestResult | None:
+        """The answer a repeated key gets; None when the key was not what clashed."""
+        record = await self.blocking(self.idempotency.find, claim.tenant_id, claim.scope, claim.key)
+        now_ms = int(time.time() * 1000)
+        if record is None or record.expired(now_ms):
+            return None
+        if record.claim.fingerprint != claim.fingerprint:
+            raise KeyReused(claim.key)
+        if record.response is not None:
+            return IngestResult.from_record(record.response)
+        if record.leased(now_ms):
+            raise RequestInProgress(max(1, -(-(record.claim.lease_until_ms - now_ms) // 1000)))
+        # Its first request died unanswered, or its answer was lost: the event was recorded with the
+        # key, so answer from what the event log and the dispatch records say now.
+        result = await self.blocking(self.recorded_result, claim.tenant_id, record.claim.event_id)
+        self.commit.later(UnitOfWork(answers=[KeyAnswer(claim.tenant_id, claim.scope, claim.key,
+                                                        result.as_record())]))
+        return result
 
-    def _plan(self, tenant_id: str, message: dict, now_ms: int, request) -> Plan:
-        event_id, data = message["id"], message["data"]
-        envelope = {"type": message["type"], "customerId": message["customerId"],
-                    "channel": message["channel"], "timestamp": message["timestamp"]}
-        recorded = CustomerEvent.recorded(tenant_id, event_id, message)
-        event_message = OutboxMessage(event_id, "event", tenant_id,
-                                      f"tripcord.events.{tenant_id}.{message['type']}", message,
-                                      self._first_retry_at(now_ms), attempts=1)
-        plan = Plan(UnitOfWork(events=[recorded], outbox_added=[event_message]),
-                    event_message, request=request)
-        if request is not None:
-            plan.unit.events += request.collect_events()
-        for trigger in self.index.matching(tenant_id, tuple(message["triggerEventTypes"]), data, envelope):
-            if trigger.cooldown_ms > 0:
-                cooldown = self.cooldowns.try_fire(tenant_id, trigger.trigger_id, message["customerId"],
-                                                   trigger.cooldown_ms, now_ms, event_id)
-                if cooldown is None:
-                    continue
-                plan.cooldown_keys.append((tenant_id, trigger.trigger_id, message["customerId"]))
-                plan.unit.events.append(cooldown)
-            requested = Dispatch.requested(tenant_id, event_id, trigger.trigger_id, trigger.version,
-                                           trigger.action_type)
-            fire = self._fire(trigger, Dispatch.public_id_of(requested.originator_id), message, now_ms)
-            plan.fires.append(fire)
-            plan.unit.events.append(requested)
-            plan.unit.outbox_added.append(fire.message)
-        return plan
-
-    def _fire(self, trigger: ActiveTrigger, dispatch_id: str, message: dict, now_ms: int) -> Fire:
-        tenant_id = trigger.tenant_id
-        body = {
-            "dispatchId": dispatch_id,
-            "tenantId": tenant_id,
-            "trigger": {"id": trigger.trigger_id, "name": trigger.name, "version": trigger.version},
-            "event": message,
-            "config": public_config(trigger.action_config),
-            "dispatchedAt": message["receivedAt"],
-        }
-        due = self._first_retry_at(now_ms)
-        if trigger.action_type == "webhook":
-            config = trigger.action_config
-            target = {"method": config["method"], "headers": config["headers"], "secret": config.get("secret")}
-            outbox = OutboxMessage(dispatch_id, "webhook", tenant_id, config["url"], body, due, target, attempts=1)
-        else:
-            subject = f"tripcord.actions.{tenant_id}.{trigger.action_type}"
-            outbox = OutboxMessage(dispatch_id, "action", tenant_id, subject, body, due, attempts=1)
-        return Fire(trigger, outbox)
-
-    def _first_retry_at(self, now_ms: int) -> int:
-        # Not before the request's own attempt has run out: the relay must not send a second copy meanwhile.
-        return now_ms + int(self.policy.deadline_s * 1000) + self.policy.first_retry_ms
-
-    async def _reload(self, keys: list) -> None:
-        for key in keys:
-            self.cooldowns.forget(key)
-            try:
-                self.cooldowns.learn(key, await self.blocking(self.journal.repository.get,
-                                                              CustomerCooldown.create_id(*key)))
-            except AggregateNotFoundError:
-                pass
-
-    async def _deliver(self, plan: Plan, started: float) -> dict:
-        deadline = started + self.policy.deadline_s
-        publish = self._attempt(plan.event_message, min(self.policy.publish_timeout_s, _left(deadline)))
-        if plan.fires:
-            attempts = [self._attempt(fire.message, _left(deadline)) for fire in plan.fires]
-            (sequence, stream_error), *outcomes = await asyncio.gather(publish, *attempts)
-        else:  # the common case: no task to spawn
-            (sequence, stream_error), outcomes = await publish, []
-        self.observer.published("acknowledged" if stream_error is None else "deferred")
-        message = plan.event_message.body
-        response = {
-            "ingested": True,
-            "eventId": message["id"],
-            "eventType": message["type"],
-            "customerId": message["customerId"],
-            "streamId": message["id"] if stream_error is None else None,
-            "streamSequence": sequence if stream_error is None else None,
-            "triggersMatched": [{"triggerId": f.trigger.trigger_id, "actionType": f.trigger.action_type}
-                                for f in plan.fires],
-            "actionsDispatched": [],
-        }
-        errors = []
-        for fire, (_, error) in zip(plan.fires, outcomes):
-            self.observer.fired(fire.trigger.tenant_id, fire.trigger.trigger_id)
-            self.observer.dispatched(fire.trigger.action_type, "delivered" if error is None else "failed")
-            entry = {"triggerId": fire.trigger.trigger_id, "actionType": fire.trigger.action_type,
-                     "dispatchId": fire.message.id}
-            if error is None:
-                response["actionsDispatched"].append({**entry, "config": fire.message.body["config"]})
+    def recorded_result(self, tenant_id: str, event_id: str) -> IngestResult:
+        """Blocking: an event's ingest answer as the records tell it."""
+        entry = self.event_log.find(tenant_id, event_id)
+        logged = entry.event
+        result = IngestResult(event_id, logged.type, logged.customer_id, entry.stream_sequence)
+        for outcome in logged.outcomes:
+            if outcome.outcome != FIRED:
+                continue
+            result.matched.append(Matched(outcome.trigger_id, outcome.action_type))
+            fired = dispatch_id(event_id, outcome.trigger_id)
+            record = self.dispatch_log.get(tenant_id, fired)
+            if record is not None and record.state.status == DELIVERED:
+                try:
+                    config = self.rebuilds.delivery(tenant_id, event_id, outcome.trigger_id, outcome.trigger_version,
+                                                    fired).config
+                except Undeliverable:
+                    config = {}
+                result.dispatched.append(Dispatched(outcome.trigger_id, outcome.action_type, fired, config))
             else:
-                errors.append({**entry, "error": error})
-        if errors:
-            response["actionErrors"] = errors
-        return response
+                error = record.state.last_error if record is not None else None
+                result.failed.append(DispatchFailed(outcome.trigger_id, outcome.action_type, fired,
+                                                    error or "not delivered yet; the relay retries it"))
+        return result
 
-    async def _attempt(self, message: OutboxMessage, timeout: float) -> tuple[int | None, str | None]:
+    async def _reload(self, plan: Plan) -> None:
+        """Learn what the store holds for every aggregate the plan wanted to change."""
+        for cache, key in plan.held:
+            try:
+                found = await self.blocking(self.journal.repository.get, cache.aggregate_id(key))
+            except AggregateNotFoundError:
+                found = None
+            cache.learn(key, found)
+
+    async def _deliver(self, plan: Plan, deadline: float) -> tuple[IngestResult, UnitOfWork]:
+        publish = self._publish(plan, min(self.policy.publish_timeout_s, _left(deadline)))
+        if plan.fires:
+            sequence, *attempts = await asyncio.gather(publish, *(self._attempt(f, _left(deadline))
+                                                                   for f in plan.fires))
+        else:  # the common case: no task to spawn
+            sequence, attempts = await publish, []
+        logged = plan.event
+        result = IngestResult(logged.event_id, logged.type, logged.customer_id, sequence)
+        outcome = UnitOfWork(acks=[StreamAck(logged.event_id, sequence)] if sequence is not None else [])
+        for outcome_of in logged.outcomes:
+            if outcome_of.outcome != FIRED:
+                self.observer.suppressed(outcome_of.outcome)
+        for fire, attempt in zip(plan.fires, attempts):
+            trigger = fire.trigger
+            result.matched.append(Matched(trigger.trigger_id, trigger.action_type))
+            self.observer.fired(trigger.action_type)
+            self.observer.dispatched(trigger.action_type, "delivered" if attempt.delivered else "failed")
+            if attempt.delivered:
+                result.dispatched.append(Dispatched(trigger.trigger_id, trigger.action_type, fire.dispatch_id,
+                                                    fire.delivery.config))
+            else:
+                result.failed.append(DispatchFailed(trigger.trigger_id, trigger.action_type, fire.dispatch_id,
+                                                    attempt.error))
+            outcome.dispatches.append(self._first_record(plan, fire, attempt))
+        return result, outcome
+
+    async def _publish(self, plan: Plan, timeout: float) -> int | None:
+        logged = plan.event
         try:
             async with asyncio.timeout(timeout):
-                return await self.deliveries.send(message, timeout), None
-        except asyncio.TimeoutError:
-            return None, f"no answer within {timeout:.2f} s; will retry"
-        except Exception as error:  # any failure is reported and left to the relay
-            return None, f"{error or type(error).__name__}; will retry"
+                sequence = await self.sender.publish(event_subject(logged.tenant_id, logged.type), logged.event_id,
+                                                     orjson.dumps(logged.body))
+        except Exception:  # a timeout or an outage: the relay publishes it later
+            self.observer.published("deferred")
+            return None
+        self.observer.published("acknowledged")
+        return sequence
 
-    def _outcome(self, plan: Plan, response: dict) -> UnitOfWork:
-        unit = UnitOfWork()
-        if response["streamId"] is not None:
-            unit.outbox_done.append(plan.event_message.id)
-        failed = {e["dispatchId"]: e["error"] for e in response.get("actionErrors", ())}
-        for fire in plan.fires:
-            error = failed.get(fire.message.id)
-            if error is None:
-                unit.outbox_done.append(fire.message.id)
-            unit.events.append(Dispatch.first_attempt(fire.message.id, error))
-        return unit
+    async def _attempt(self, fire: Fire, timeout: float) -> Attempt:
+        if fire.delivery is None:
+            return undeliverable(fire.failure)
+        return await self.sender.attempt(fire.delivery, timeout)
+
+    def _first_record(self, plan: Plan, fire: Fire, attempt: Attempt) -> DispatchRecord:
+        trigger, logged = fire.trigger, plan.event
+        state = after_attempt(DispatchState(PENDING), 1, attempt, self.policy.retry_schedule)
+        target = (fire.delivery.target if fire.delivery else
+                  trigger.action_config.get("url") or action_subject(logged.tenant_id, trigger.action_type))
+        return DispatchRecord(fire.dispatch_id, logged.tenant_id, trigger.trigger_id, trigger.version,
+                              logged.event_id, logged.customer_id, trigger.action_type, target, state,
+                              (attempt.as_dict(),), logged.received_at_ms)
 
 
 def _left(deadline: float) -> float:
     return max(0.001, deadline - time.monotonic())
-
-
-def _stream_body(tenant_id: str, event_id: str, event: dict, now_ms: int) -> dict:
-    received = _iso_ms(now_ms)
-    return {
-        "id": event_id,
-        "tenantId": tenant_id,
-        "type": event["type"],
-        "customerId": event["customerId"],
-        "channel": event.get("channel"),
-        "timestamp": event.get("timestamp") or received,
-        "receivedAt": received,
-        "data": event.get("data") or {},
-        "triggerEventTypes": list(trigger_event_types(event["type"])),
-    }
-
-
-def _iso_ms(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"

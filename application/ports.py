@@ -1,38 +1,190 @@
-"""What the application needs from the outside world, in its own words."""
+"""What the application needs from the outside world, in its own words.
+
+The records are plain data; the protocols are what storage, the stream and webhooks must do.
+Storage methods block (they run on the database threads, bound once as `Blocking`).
+"""
 
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
+from domain.dispatch import Attempt, DispatchState
+from domain.idempotency import KeyClaim, KeyRecord
+
 
 @dataclass(frozen=True)
-class OutboxMessage:
-    """A delivery owed: an event for the stream, or a dispatch for NATS or a webhook."""
+class TriggerOutcome:
+    """What one matching trigger did with an event: fired, cooldown or frequency_capped."""
 
-    id: str  # the event id or dispatch id: Nats-Msg-Id / webhook-id
-    kind: str  # "event" | "action" | "webhook"
+    trigger_id: str
+    trigger_version: int
+    action_type: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An accepted event as the append-only event log keeps it, with what its triggers did."""
+
     tenant_id: str
-    subject: str  # stream subject, or the webhook URL
-    body: dict
-    due_at_ms: int  # when the relay may take it, should the request path not deliver it
-    target: dict | None = None  # webhook method, headers and secret
-    attempts: int = 0
+    event_id: str
+    customer_id: str
+    type: str
+    received_at_ms: int
+    body: dict  # the stream message, exactly as published
+    outcomes: tuple[TriggerOutcome, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventEntry:
+    """An event log row read back: its place in the log and whether the stream acknowledged it."""
+
+    position: int
+    event: LoggedEvent
+    stream_sequence: int | None
+
+
+@dataclass(frozen=True)
+class DispatchRecord:
+    id: str
+    tenant_id: str
+    trigger_id: str
+    trigger_version: int
+    event_id: str
+    customer_id: str
+    action_type: str
+    target: str  # the stream subject or the webhook URL
+    state: DispatchState
+    attempts: tuple[dict, ...] = ()
+    created_at_ms: int = 0
+    claim: str | None = None  # the lease token of whoever is delivering it now
+
+
+@dataclass(frozen=True)
+class StreamAck:
+    event_id: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class KeyAnswer:
+    tenant_id: str
+    scope: str
+    key: str
+    response: dict
 
 
 @dataclass
 class UnitOfWork:
-    """Writes that must commit together: domain events, outbox additions and removals."""
+    """Writes that commit together or not at all."""
 
-    events: list = field(default_factory=list)
-    outbox_added: list[OutboxMessage] = field(default_factory=list)
-    outbox_done: list[str] = field(default_factory=list)
+    events: list = field(default_factory=list)  # aggregate events: cooldowns, allowances, rules
+    logged: list[LoggedEvent] = field(default_factory=list)
+    claims: list[KeyClaim] = field(default_factory=list)
+    acks: list[StreamAck] = field(default_factory=list)
+    dispatches: list[DispatchRecord] = field(default_factory=list)  # first attempts settled
+    answers: list[KeyAnswer] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.logged or self.claims or self.acks or self.dispatches or self.answers)
 
 
-class Storage(Protocol):
-    def record(self, units: Sequence[UnitOfWork]) -> Sequence[int]:
-        """Commit the units in one transaction. Returns the indices of units refused for a version
-        clash, the others committed; a store that cannot tell which unit clashed raises
-        IntegrityError and commits none."""
+@dataclass(frozen=True)
+class DispatchFilter:
+    status: str | None = None
+    trigger_id: str | None = None
+    event_id: str | None = None
+    customer_id: str | None = None
+    action_type: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
 
+
+@dataclass(frozen=True)
+class TriggerStats:
+    fired: int = 0
+    cooldown: int = 0
+    frequency_capped: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+    last_fired_at_ms: int | None = None
+
+
+class Recorder(Protocol):
+    async def __call__(self, units: Sequence[UnitOfWork]) -> Sequence[int]:
+        """Commit the units in one transaction; returns the indices of units refused for a clash (an
+        aggregate version or a live key already recorded). A store that cannot tell which unit
+        clashed raises eventsourcing's IntegrityError and commits none."""
+
+
+class Commit(Protocol):
+    async def __call__(self, unit: UnitOfWork) -> None:
+        """Commit one unit (possibly with others); raises IntegrityError when it is refused."""
+
+    def later(self, unit: UnitOfWork) -> None:
+        """Queue a unit without waiting for it: for writes whose loss the relay repairs."""
+
+    async def drain(self) -> None: ...
+
+
+class EventLog(Protocol):
+    def find(self, tenant_id: str, event_id: str) -> EventEntry | None: ...
+
+    def of_customer(self, tenant_id: str, customer_id: str, before: int | None, limit: int) -> list[EventEntry]:
+        """A customer's events, newest first, from before log position `before`."""
+
+    def tail(self, after: int, limit: int) -> list[EventEntry]:
+        """Every tenant's events after log position `after`, in log order."""
+
+    def checkpoint(self) -> int:
+        """The position up to which every event is streamed and every fire has its dispatch record."""
+
+    def advance(self, position: int) -> None: ...
+
+    def backlog(self, now_ms: int) -> tuple[int, int]:
+        """How many events are past the checkpoint, and the age in ms of the oldest of them."""
+
+    def acknowledge(self, acks: Sequence[StreamAck]) -> None: ...
+
+    def purge(self, received_before_ms: int, limit: int) -> int:
+        """Delete settled events received before a time, with their dispatches; returns how many."""
+
+
+class DispatchLog(Protocol):
+    def get(self, tenant_id: str, dispatch_id: str) -> DispatchRecord | None: ...
+
+    def page(self, tenant_id: str, where: DispatchFilter, after: tuple | None, limit: int) -> list[DispatchRecord]:
+        """Newest first; `after` is the (created_at_ms, id) of the last row of the page before."""
+
+    def statuses(self, ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of these dispatches that has a record."""
+
+    def recover(self, records: Sequence[DispatchRecord]) -> None:
+        """Record dispatches whose first attempt left no trace, unless a record exists meanwhile."""
+
+    def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> list[DispatchRecord]: ...
+
+    def claim(self, tenant_id: str, dispatch_id: str, statuses: Sequence[str], now_ms: int,
+              lease_ms: int) -> DispatchRecord | None:
+        """Take one dispatch for a resend, if it has one of `statuses` and nobody is delivering it."""
+
+    def settle(self, record: DispatchRecord, attempt: Attempt, state: DispatchState) -> bool:
+        """Record an attempt made under `record.claim`; False when the claim was lost meanwhile."""
+
+    def resend(self, tenant_id: str, status: str, trigger_id: str | None, since_ms: int | None,
+               until_ms: int | None, now_ms: int, dispatch_id: str | None = None) -> int:
+        """Make every matching dispatch due now, for the relays; returns how many."""
+
+    def stats(self, tenant_id: str, trigger_ids: Sequence[str]) -> dict[str, TriggerStats]: ...
+
+
+class Idempotency(Protocol):
+    def find(self, tenant_id: str, scope: str, key: str) -> KeyRecord | None: ...
+
+    def purge(self, created_before_ms: int) -> int: ...
+
+
+class TriggerListing(Protocol):
     def listing_page(self, tenant_id: str, status: str | None, event_type: str | None,
                      limit: int, offset: int) -> tuple[list[dict], int]: ...
 
@@ -41,17 +193,7 @@ class Storage(Protocol):
 
     def listing_position(self) -> int: ...
 
-    def replay_listing(self) -> int:
-        """Rebuild the listing from the event log; returns the number of events applied."""
-
-    def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboxMessage]: ...
-
-    def reschedule(self, message_id: str, due_at_ms: int, attempts: int) -> None: ...
-
-    def outbox_stats(self, now_ms: int) -> tuple[int, int]:
-        """How many messages wait, and the age in ms of the oldest due one."""
-
-    def ping(self) -> None: ...
+    def active_count(self, tenant_id: str) -> int: ...
 
 
 class Stream(Protocol):
@@ -60,34 +202,73 @@ class Stream(Protocol):
         It may wait for ever: the caller bounds the wait."""
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What one dispatch sends, rendered: a stream message or a webhook request."""
+
+    dispatch_id: str
+    action_type: str
+    target: str  # the stream subject or the webhook URL
+    body: bytes
+    config: dict  # the rendered config as users may see it (no secret, header values masked)
+    method: str = "POST"
+    headers: dict | None = None
+    secret: str | None = None
+
+    @property
+    def is_webhook(self) -> bool:
+        return self.action_type == "webhook"
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: str  # its first bytes, decoded leniently
+
+
+class WebhookRefused(Exception):
+    """The target may never be reached (the SSRF guard): no retry can heal it."""
+
+
 class Webhooks(Protocol):
-    async def deliver(self, message: OutboxMessage, timeout: float) -> None:
-        """Send the signed request; raises on any failure."""
+    async def send(self, delivery: Delivery, timeout: float) -> Reply:
+        """Send the signed request once; raises WebhookRefused, or another error when it could not be sent."""
 
 
 class Observer(Protocol):
-    """Where the application reports what happened, for metrics."""
+    """Where the application reports what happened, for metrics. No tenant, trigger or customer ids."""
 
     def ingested(self, event_type: str, seconds: float) -> None: ...
 
-    def fired(self, tenant_id: str, trigger_id: str) -> None: ...
+    def fired(self, action_type: str) -> None: ...
+
+    def suppressed(self, reason: str) -> None: ...
 
     def dispatched(self, action_type: str, outcome: str) -> None: ...
 
     def published(self, outcome: str) -> None: ...
 
 
-class Commit(Protocol):
-    async def __call__(self, unit: UnitOfWork) -> None:
-        """Commit one unit of work (possibly together with others); raises IntegrityError on a clash."""
-
-    def later(self, unit: UnitOfWork) -> None:
-        """Queue a unit for a coming transaction without waiting for it. For writes whose loss the
-        outbox covers: a unit that fails is dropped, and the relay settles what it would have."""
-
-    async def drain(self) -> None:
-        """Wait until every queued unit has been tried (at shutdown)."""
-
-
 class Blocking(Protocol):
     async def __call__(self, fn, *args): ...
+
+
+class InvalidTemplate(ValueError):
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+class RenderFailed(Exception):
+    """A template that parsed could not render for this event (a resource limit, a filter's error)."""
+
+
+class CompiledConfig(Protocol):
+    def render(self, context: dict) -> dict:
+        """The config with every template rendered; raises RenderFailed."""
+
+
+class Templates(Protocol):
+    def compile(self, config: dict) -> CompiledConfig:
+        """Parse every template in an actionConfig once; raises InvalidTemplate naming its path."""

@@ -1,117 +1,173 @@
-"""The relay: delivers whatever the outbox still holds, with exponential backoff.
+"""The relay: finishes whatever a request could not, and retries dispatches on their schedule.
 
-Every process may run one; claims are leases in the database, so two relays never take the
-same message at once, and message ids make a repeated delivery harmless downstream.
+Catching up: it tails the event log from a checkpoint. An event whose request had its chance (the
+deadline plus a grace) and left it unacknowledged by the stream is published again (its id makes
+JetStream drop a copy); a fire that left no dispatch record gets one, due now. The checkpoint then
+moves over every event that is streamed and has all its dispatch records. Every process writes
+the event log under the event store's exclusive table lock, so positions commit in order: an event
+the relay cannot see yet always lands after the checkpoint, never behind it.
+
+Retrying: dispatches due are claimed with a lease, so two relays, or a relay and a resend, never
+deliver one at once; each delivery runs on its own, so a receiver that never answers holds one
+slot for the attempt's timeout, not the cycle.
 """
 
 import asyncio
+import contextlib
+import logging
 import time
 from dataclasses import dataclass
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+import orjson
 
-from application.delivery import Deliveries, backoff_ms
-from application.journal import Journal
-from application.ports import Blocking, Commit, Observer, OutboxMessage, Storage, UnitOfWork
-from domain.dispatch import Dispatch
+from application.deliveries import Sender, Undeliverable, undeliverable
+from application.ports import Blocking, DispatchLog, DispatchRecord, EventEntry, EventLog, Observer, StreamAck
+from application.rebuilds import Rebuilds
+from application.subjects import event_subject
+from domain.customer_events import FIRED
+from domain.dispatch import DEFAULT_RETRY_SCHEDULE_S, PENDING, DispatchState, after_attempt, dispatch_id
 
-
-CLASH_RETRIES = 5
+log = logging.getLogger("tripcord.relay")
 
 
 @dataclass(frozen=True)
 class RelayPolicy:
-    max_attempts: int = 8
-    base_ms: int = 1000
-    max_ms: int = 300_000
-    lease_ms: int = 30_000
+    retry_schedule: tuple = DEFAULT_RETRY_SCHEDULE_S
+    grace_ms: int = 12_000  # a request's deadline and the commit of its outcomes, with room to spare
+    lease_ms: int = 60_000
     attempt_timeout_s: float = 10.0
-    batch: int = 200
+    publish_timeout_s: float = 5.0
+    batch: int = 500
+    concurrency: int = 64
 
 
 class Relay:
-    def __init__(self, journal: Journal, storage: Storage, deliveries: Deliveries, commit: Commit,
+    def __init__(self, event_log: EventLog, dispatch_log: DispatchLog, rebuilds: Rebuilds, sender: Sender,
                  blocking: Blocking, observer: Observer, policy: RelayPolicy):
-        self.journal = journal
-        self.storage = storage
-        self.deliveries = deliveries
-        self.commit = commit
+        self.event_log = event_log
+        self.dispatch_log = dispatch_log
+        self.rebuilds = rebuilds
+        self.sender = sender
         self.blocking = blocking
         self.observer = observer
         self.policy = policy
+        self._in_flight: set[asyncio.Task] = set()
 
     async def run_once(self) -> int:
-        """Deliver every message now due; returns how many were attempted."""
-        now_ms = int(time.time() * 1000)
-        messages = await self.blocking(self.storage.claim_due, now_ms, self.policy.lease_ms, self.policy.batch)
-        await asyncio.gather(*(self._redeliver(m) for m in messages))
-        return len(messages)
+        """One cycle: catch up on the event log, then start every due retry there is room for."""
+        return await self.catch_up() + await self.retry_due()
 
     async def run_forever(self, interval_s: float) -> None:
         while True:
             try:
-                if await self.run_once() >= self.policy.batch:
-                    continue
-            except Exception:  # database down: try again next round
-                pass
-            await asyncio.sleep(interval_s)
+                busy = await self.run_once()
+            except Exception as error:  # the database is down, say: try again next round
+                log.warning("relay cycle failed", extra={"error": f"{type(error).__name__}: {error}"})
+                busy = 0
+            if not busy:
+                await asyncio.sleep(interval_s)
+            else:
+                await asyncio.sleep(0)  # more may be waiting; let requests run first
 
-    async def _redeliver(self, message: OutboxMessage) -> None:
+    async def catch_up(self) -> int:
+        now_ms = _now_ms()
+        checkpoint = await self.blocking(self.event_log.checkpoint)
+        entries = await self.blocking(self.event_log.tail, checkpoint, self.policy.batch)
+        if not entries:
+            return 0
+        ripe = now_ms - self.policy.grace_ms
+        fired = [dispatch_id(e.event.event_id, o.trigger_id) for e in entries for o in e.event.outcomes
+                 if o.outcome == FIRED]
+        recorded = await self.blocking(self.dispatch_log.statuses, fired) if fired else {}
+        unstreamed = [e for e in entries if e.stream_sequence is None and e.event.received_at_ms <= ripe]
+        sequences = dict(zip((e.position for e in unstreamed),
+                             await asyncio.gather(*(self._publish(e) for e in unstreamed))))
+        acks, recovered, settled, blocked = [], [], checkpoint, False
+        for entry in entries:
+            sequence = entry.stream_sequence or sequences.get(entry.position)
+            if entry.stream_sequence is None and sequence is not None:
+                acks.append(StreamAck(entry.event.event_id, sequence))
+            missing = [o for o in entry.event.outcomes
+                       if o.outcome == FIRED and dispatch_id(entry.event.event_id, o.trigger_id) not in recorded]
+            if missing and entry.event.received_at_ms <= ripe:
+                recovered.extend([await self.blocking(self._recovered, entry, o, now_ms) for o in missing])
+                missing = []
+            # The checkpoint moves over settled events only, and stops at the first one that is not.
+            blocked = blocked or sequence is None or bool(missing)
+            if not blocked:
+                settled = entry.position
+        if acks:
+            await self.blocking(self.event_log.acknowledge, acks)
+        if recovered:
+            await self.blocking(self.dispatch_log.recover, recovered)
+        if settled > checkpoint:
+            await self.blocking(self.event_log.advance, settled)
+        return len(acks) + len(recovered)
+
+    async def _publish(self, entry: EventEntry) -> int | None:
+        logged = entry.event
         try:
-            await asyncio.wait_for(self.deliveries.send(message, self.policy.attempt_timeout_s),
-                                   self.policy.attempt_timeout_s)
-        except Exception as failure:
-            await self._failed(message, str(failure) or type(failure).__name__)
-        else:
-            await self._delivered(message)
-
-    async def _delivered(self, message: OutboxMessage) -> None:
-        if message.kind == "event":
-            self.observer.published("relayed")
-            await self.commit(UnitOfWork(outbox_done=[message.id]))
-            return
-        self.observer.dispatched(_action_type(message), "delivered")
-        await self._record_outcome(message, lambda d: d.deliver(message.attempts), settled=True)
-
-    async def _failed(self, message: OutboxMessage, error: str) -> None:
-        delay = backoff_ms(message.attempts, self.policy.base_ms, self.policy.max_ms)
-        if message.kind == "event":  # events are never given up: the stream must get each one
+            async with asyncio.timeout(self.policy.publish_timeout_s):
+                sequence = await self.sender.publish(event_subject(logged.tenant_id, logged.type), logged.event_id,
+                                                     orjson.dumps(logged.body))
+        except Exception:
             self.observer.published("deferred")
-        elif message.attempts >= self.policy.max_attempts:
-            self.observer.dispatched(_action_type(message), "dead")
-            await self._record_outcome(message, lambda d: d.declare_dead(message.attempts, error), settled=True)
-            return
+            return None
+        self.observer.published("relayed")
+        return sequence
+
+    def _recovered(self, entry: EventEntry, outcome, now_ms: int) -> DispatchRecord:
+        """Blocking: the record of a fire whose request left none, due at once."""
+        logged = entry.event
+        fired = dispatch_id(logged.event_id, outcome.trigger_id)
+        try:
+            target = self.rebuilds.delivery(logged.tenant_id, logged.event_id, outcome.trigger_id,
+                                            outcome.trigger_version, fired).target
+        except Undeliverable:
+            target = ""  # its attempt will say why, and declare it dead
+        return DispatchRecord(fired, logged.tenant_id, outcome.trigger_id, outcome.trigger_version, logged.event_id,
+                              logged.customer_id, outcome.action_type, target, DispatchState(PENDING, now_ms),
+                              (), logged.received_at_ms)
+
+    async def retry_due(self) -> int:
+        room = self.policy.concurrency - len(self._in_flight)
+        if room <= 0:
+            return 0
+        claimed = await self.blocking(self.dispatch_log.claim_due, _now_ms(), self.policy.lease_ms, room)
+        for record in claimed:
+            self.deliver_soon(record)
+        return len(claimed)
+
+    def deliver_soon(self, record: DispatchRecord) -> None:
+        """Deliver a claimed dispatch in the background."""
+        task = asyncio.create_task(self.redeliver(record))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def redeliver(self, record: DispatchRecord) -> None:
+        try:
+            delivery = await self.blocking(self.rebuilds.delivery, record.tenant_id, record.event_id,
+                                           record.trigger_id, record.trigger_version, record.id)
+        except Undeliverable as reason:
+            attempt = undeliverable(str(reason))
         else:
-            self.observer.dispatched(_action_type(message), "failed")
-            await self._record_outcome(message, lambda d: d.fail(message.attempts, error), settled=False)
-        await self.blocking(self.storage.reschedule, message.id, _now_ms() + delay, message.attempts)
+            attempt = await self.sender.attempt(delivery, self.policy.attempt_timeout_s)
+        state = after_attempt(record.state, len(record.attempts) + 1, attempt, self.policy.retry_schedule)
+        self.observer.dispatched(record.action_type, "delivered" if attempt.delivered else
+                                 "dead" if state.status == "dead" else "failed")
+        try:
+            await self.blocking(self.dispatch_log.settle, record, attempt, state)
+        except Exception as error:  # the lease runs out and the dispatch is tried again
+            log.warning("could not record a dispatch attempt", extra={"error": f"{type(error).__name__}: {error}"})
 
-    async def _record_outcome(self, message: OutboxMessage, change, settled: bool) -> None:
-        """Records the outcome on the Dispatch (and settles the outbox when it is final).
-
-        A clash means another writer (the request path, or a relay in another process) saved the
-        Dispatch first: read it again and apply the outcome on top, so no outcome is lost.
-        """
-        dispatch_id = Dispatch.id_of(message.id)
-        for _ in range(CLASH_RETRIES):
-            unit = UnitOfWork(outbox_done=[message.id] if settled else [])
-            try:
-                dispatch = await self.blocking(self.journal.repository.get, dispatch_id)
-                change(dispatch)
-                unit.events += dispatch.collect_events()
-            except AggregateNotFoundError:
-                pass
-            try:
-                await self.commit(unit)
-                return
-            except IntegrityError:
-                continue
-        raise IntegrityError(f"could not record the outcome of {message.id}")
-
-
-def _action_type(message: OutboxMessage) -> str:
-    return "webhook" if message.kind == "webhook" else message.subject.rsplit(".", 1)[-1]
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Let deliveries under way finish for a moment; the rest are retried once their lease ends."""
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=grace_s)
+        for task in set(self._in_flight):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
 
 def _now_ms() -> int:

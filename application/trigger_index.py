@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from heapq import merge
 from operator import attrgetter
 
+from application.deliveries import TriggerSpec
+from application.ports import InvalidTemplate, RenderFailed, Templates
 from domain.conditions import Condition
 
 
@@ -33,7 +35,9 @@ class ActiveTrigger:
     condition: Condition
     priority: int
     cooldown_ms: int
+    ignore_frequency_caps: bool
     created_at: object
+    spec: TriggerSpec
 
     @property
     def order(self) -> tuple:
@@ -50,7 +54,8 @@ class TriggerIndex:
     A change re-copies only the (tenant, event type) groups it touches, each kept sorted by
     insertion, so its cost follows the triggers that share its event type, not all of them."""
 
-    def __init__(self):
+    def __init__(self, templates: Templates):
+        self.templates = templates
         self.position = 0
         self._write = threading.Lock()
         self._positions: dict[tuple[str, str], int] = {}
@@ -81,7 +86,7 @@ class TriggerIndex:
                     del group[bisect_left(group, old.order, key=_order)]
                     touched.add((old.tenant_id, old.event_type))
                 if row["status"] == "active" and not row["deleted"]:
-                    new = self._active[key] = _active(row, self._shared(row["condition"]))
+                    new = self._active[key] = self._active_trigger(row)
                     insort(self._groups.setdefault((new.tenant_id, new.event_type), []), new, key=_order)
                     touched.add((new.tenant_id, new.event_type))
             tenants: dict[str, dict] = {}
@@ -130,17 +135,37 @@ class TriggerIndex:
         return condition
 
 
-def _active(row: dict, condition: Condition) -> ActiveTrigger:
-    return ActiveTrigger(
-        tenant_id=row["tenant_id"],
-        trigger_id=row["trigger_id"],
-        name=row["name"],
-        version=row["version"],
-        event_type=row["event_type"],
-        action_type=row["action_type"],
-        action_config=row["action_config"],
-        condition=condition,
-        priority=row["priority"],
-        cooldown_ms=row["cooldown_ms"],
-        created_at=row["created_at"],
-    )
+    def _active_trigger(self, row: dict) -> ActiveTrigger:
+        return ActiveTrigger(
+            tenant_id=row["tenant_id"],
+            trigger_id=row["trigger_id"],
+            name=row["name"],
+            version=row["version"],
+            event_type=row["event_type"],
+            action_type=row["action_type"],
+            action_config=row["action_config"],
+            condition=self._shared(row["condition"]),
+            priority=row["priority"],
+            cooldown_ms=row["cooldown_ms"],
+            ignore_frequency_caps=row.get("ignore_frequency_caps", False),
+            created_at=row["created_at"],
+            spec=trigger_spec(self.templates, row),
+        )
+
+
+def trigger_spec(templates: Templates, state: dict) -> TriggerSpec:
+    """A trigger's delivery spec, from a listing row or a trigger's state at one version."""
+    try:
+        compiled = templates.compile(state["action_config"])
+    except InvalidTemplate as error:  # saved before templates were checked: every dispatch fails, saying why
+        compiled = _Unrenderable(str(error))
+    return TriggerSpec(state["tenant_id"], state["trigger_id"], state["name"], state["version"],
+                       state["action_type"], state["action_config"], compiled)
+
+
+class _Unrenderable:
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def render(self, context: dict) -> dict:
+        raise RenderFailed(self.reason)

@@ -1,4 +1,4 @@
-"""CustomerCooldown: when a trigger last fired for one customer.
+"""CustomerCooldown: when a trigger last fired for one customer, and whether it may fire again.
 
 One aggregate per (tenant, trigger, customer). Its optimistic concurrency is the guarantee:
 two processes that both see the window open race to record the next version, and only one wins.
@@ -14,6 +14,11 @@ class CustomerCooldown(Aggregate):
     @staticmethod
     def create_id(tenant_id: str, trigger_id: str, customer_id: str):
         return keyed_id(tenant_id, "cooldown", trigger_id, customer_id)
+
+    @staticmethod
+    def window_open(last_fired_at_ms: int | None, cooldown_ms: int, now_ms: int) -> bool:
+        """A trigger fires again for a customer once `cooldown_ms` have passed since its last fire."""
+        return last_fired_at_ms is None or now_ms >= last_fired_at_ms + cooldown_ms
 
     @event("Started")
     def __init__(self, tenant_id: str, trigger_id: str, customer_id: str, fired_at_ms: int, event_id: str):

@@ -1,71 +1,92 @@
-"""Dispatch: one action a fired trigger owes, and every attempt to deliver it."""
+"""Dispatches: the action a fired trigger owes, the attempts to deliver it, and when to try again.
 
-from uuid import UUID
+A dispatch is a record, not an aggregate: its facts are the fire (kept in the event log) and its
+attempts (kept with its status). Its id joins the event and the trigger, so that either side
+leads to the other and a rebuilt dispatch gets the id receivers already deduplicate on.
+"""
 
-from eventsourcing.domain import Aggregate, event
+from dataclasses import dataclass
 
-from domain.ids import keyed_id
-from domain.recording import creation, next_event
+PENDING, RETRYING, DELIVERED, DEAD = "pending", "retrying", "delivered", "dead"
+STATUSES = (PENDING, RETRYING, DELIVERED, DEAD)
+UNSETTLED = (PENDING, RETRYING)
+RESENDABLE = (RETRYING, DEAD)
+
+# Svix's schedule: retries 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after the first attempt (≈27 h).
+DEFAULT_RETRY_SCHEDULE_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
+RESPONSE_BODY_KEPT = 1024  # bytes of a webhook's answer kept with its attempt
 
 
-class Dispatch(Aggregate):
-    @staticmethod
-    def create_id(tenant_id: str, event_id: str, trigger_id: str):
-        return keyed_id(tenant_id, "dispatch", event_id, trigger_id)
+def dispatch_id(event_id: str, trigger_id: str) -> str:
+    return f"dsp_{event_id.removeprefix('evt_')}_{trigger_id.removeprefix('tr_')}"
 
-    @staticmethod
-    def public_id(tenant_id: str, event_id: str, trigger_id: str) -> str:
-        return Dispatch.public_id_of(Dispatch.create_id(tenant_id, event_id, trigger_id))
 
-    @staticmethod
-    def public_id_of(aggregate_id: UUID) -> str:
-        """The id receivers see, as Nats-Msg-Id or webhook-id."""
-        return "dsp_" + aggregate_id.hex
+def fire_of(dispatch: str) -> tuple[str, str] | None:
+    """The (event id, trigger id) a dispatch id joins, or None when it is not one of ours."""
+    event, separator, trigger = dispatch.removeprefix("dsp_").partition("_")
+    if not dispatch.startswith("dsp_") or not separator or not event or not trigger:
+        return None
+    return f"evt_{event}", f"tr_{trigger}"
 
-    @staticmethod
-    def id_of(dispatch_id: str) -> UUID:
-        """The aggregate id behind a public dispatch id."""
-        return UUID(dispatch_id.removeprefix("dsp_"))
 
-    @classmethod
-    def requested(cls, tenant_id: str, event_id: str, trigger_id: str, trigger_version: int,
-                  action_type: str) -> "Dispatch.Requested":
-        """The event that requesting a dispatch records, without building the aggregate."""
-        return creation(cls, cls.Requested, cls.create_id(tenant_id, event_id, trigger_id), tenant_id=tenant_id,
-                        event_id=event_id, trigger_id=trigger_id, trigger_version=trigger_version,
-                        action_type=action_type)
+def event_prefix(event_id: str) -> str:
+    """What every dispatch id of this event starts with."""
+    return f"dsp_{event_id.removeprefix('evt_')}_"
 
-    @classmethod
-    def first_attempt(cls, dispatch_id: str, error: str | None):
-        """The outcome of the attempt the ingest request made itself: the dispatch's version 2."""
-        if error is None:
-            return next_event(cls.Delivered, cls.id_of(dispatch_id), 2, attempt=1)
-        return next_event(cls.AttemptFailed, cls.id_of(dispatch_id), 2, attempt=1, error=error)
 
-    @property
-    def dispatch_id(self) -> str:
-        return self.public_id_of(self.id)
+@dataclass(frozen=True)
+class Attempt:
+    at_ms: int
+    duration_ms: int
+    delivered: bool
+    error: str | None = None
+    status_code: int | None = None
+    response_body: str | None = None
+    final: bool = False  # a failure no retry can heal: the SSRF guard, a template that cannot render
 
-    @event("Requested")
-    def __init__(self, tenant_id: str, event_id: str, trigger_id: str, trigger_version: int, action_type: str):
-        self.tenant_id = tenant_id
-        self.event_id = event_id
-        self.trigger_id = trigger_id
-        self.trigger_version = trigger_version
-        self.action_type = action_type
-        self.outcome = "pending"
-        self.attempts = 0
+    def as_dict(self) -> dict:
+        entry = {"atMs": self.at_ms, "durationMs": self.duration_ms,
+                 "outcome": "delivered" if self.delivered else "failed"}
+        for key, value in (("statusCode", self.status_code), ("error", self.error),
+                           ("responseBody", self.response_body)):
+            if value is not None:
+                entry[key] = value
+        return entry
 
-    @event("Delivered")
-    def deliver(self, attempt: int) -> None:
-        self.attempts = attempt
-        self.outcome = "delivered"
 
-    @event("AttemptFailed")
-    def fail(self, attempt: int, error: str) -> None:
-        self.attempts = attempt
+@dataclass(frozen=True)
+class DispatchState:
+    status: str
+    next_attempt_at_ms: int | None = None
+    last_error: str | None = None
+    delivered_at_ms: int | None = None
 
-    @event("DeclaredDead")
-    def declare_dead(self, attempt: int, error: str) -> None:
-        self.attempts = attempt
-        self.outcome = "dead"
+
+def after_attempt(before: DispatchState, attempts_made: int, attempt: Attempt,
+                  schedule: tuple[int, ...]) -> DispatchState:
+    """Where a dispatch stands once `attempt`, its `attempts_made`-th, has settled.
+
+    Attempts consume the schedule: after the n-th failure the next try is schedule[n-1] seconds
+    later, and a failure with no retry left, or one that cannot heal, is dead. A resend of a dead
+    or delivered dispatch that fails leaves it dead or delivered, with the failure recorded."""
+    if attempt.delivered:
+        return DispatchState(DELIVERED, None, before.last_error, attempt.at_ms)
+    if attempt.final:
+        return DispatchState(DEAD, None, attempt.error, before.delivered_at_ms)
+    if before.status in (DEAD, DELIVERED):
+        return DispatchState(before.status, None, attempt.error, before.delivered_at_ms)
+    if attempts_made <= len(schedule):
+        return DispatchState(RETRYING, attempt.at_ms + int(schedule[attempts_made - 1] * 1000), attempt.error)
+    return DispatchState(DEAD, None, f"{attempt.error} (no retry left after {attempts_made} attempts)")
+
+
+def parse_schedule(text: str) -> tuple[int, ...]:
+    """TRIPCORD_RETRY_SCHEDULE: seconds, comma-separated; N values are N retries after the first attempt."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        seconds = tuple(float(part) for part in parts)
+    except ValueError:
+        raise ValueError(f"the retry schedule must be seconds separated by commas, got {text!r}") from None
+    if any(s < 0 or s != s or s > 10 * 365 * 86400 for s in seconds):
+        raise ValueError("each retry delay must be from 0 to ten years in seconds")
+    return tuple(s if s % 1 else int(s) for s in seconds)

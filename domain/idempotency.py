@@ -1,36 +1,42 @@
-"""IdempotentRequest: an Idempotency-Key a tenant used, and the answer it got."""
+"""Idempotency keys: a tenant's Idempotency-Key or batch messageId, the body it is bound to, its answer."""
 
-from eventsourcing.domain import Aggregate, event
-
-from domain.ids import keyed_id
+import hashlib
+import json
+from dataclasses import dataclass
 
 KEY_LIFETIME_MS = 24 * 3600 * 1000
+# A first request that died unanswered holds its key no longer than its deadline plus this.
+LEASE_GRACE_MS = 30_000
+HEADER, MESSAGE = "key", "message"  # the Idempotency-Key header, and a batch event's messageId
 
 
-class IdempotentRequest(Aggregate):
-    @staticmethod
-    def create_id(tenant_id: str, key: str):
-        return keyed_id(tenant_id, "idempotency", key)
+def fingerprint(event: dict) -> str:
+    """What binds a key to its body: the event as parsed, so spacing and key order do not matter."""
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
-    @event("Received")
-    def __init__(self, tenant_id: str, key: str, event_id: str, received_at_ms: int):
-        self.tenant_id = tenant_id
-        self.key = key
-        self._take(event_id, received_at_ms)
+
+@dataclass(frozen=True)
+class KeyClaim:
+    """A key taken by a request, recorded with its event: while it lives, the key stands for that event."""
+
+    tenant_id: str
+    scope: str
+    key: str
+    fingerprint: str
+    event_id: str
+    at_ms: int
+    lease_until_ms: int
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    claim: KeyClaim
+    response: dict | None
 
     def expired(self, now_ms: int) -> bool:
-        return now_ms >= self.received_at_ms + KEY_LIFETIME_MS
+        return now_ms >= self.claim.at_ms + KEY_LIFETIME_MS
 
-    @event("Reused")
-    def reuse(self, event_id: str, received_at_ms: int) -> None:
-        """The key came back after its lifetime: it now stands for a new event."""
-        self._take(event_id, received_at_ms)
-
-    @event("Answered")
-    def answer(self, response: dict) -> None:
-        self.response = response
-
-    def _take(self, event_id: str, received_at_ms: int) -> None:
-        self.event_id = event_id
-        self.received_at_ms = received_at_ms
-        self.response = None
+    def leased(self, now_ms: int) -> bool:
+        """Its first request may still answer: a repeat must wait."""
+        return self.response is None and now_ms < self.claim.lease_until_ms

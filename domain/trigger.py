@@ -2,7 +2,7 @@
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.actions import canonical_action_type, validated_config
+from domain.actions import MASK, canonical_action_type, validated_config
 from domain.conditions import Condition, InvalidCondition
 from domain.customer_events import TRIGGER_EVENT_TYPE
 from domain.errors import InvalidTrigger
@@ -16,9 +16,10 @@ DEFAULTS = {
     "priority": 50,
     "cooldown_ms": 0,
     "status": "active",
+    "ignore_frequency_caps": False,
 }
 SETTINGS = ("name", "description", "event_type", "action_type", "action_config",
-            "condition", "priority", "cooldown_ms", "status")
+            "condition", "priority", "cooldown_ms", "status", "ignore_frequency_caps")
 # Limits on a rule's fields; the API's request models declare the same ones from here.
 NAME_MAX = 200
 DESCRIPTION_MAX = 2000
@@ -47,7 +48,7 @@ class Trigger(Aggregate):
         self.tenant_id = tenant_id
         self.trigger_id = trigger_id
         self.deleted = False
-        self.__dict__.update(settings)
+        self.__dict__.update({**DEFAULTS, **settings})  # settings added since default for older triggers
 
     @property
     def settings(self) -> dict:
@@ -56,7 +57,7 @@ class Trigger(Aggregate):
     def change(self, settings: dict, actor: str) -> None:
         """Apply a partial update; only fields that really change are recorded."""
         self._refuse_if_deleted()
-        checked = validated({**self.settings, **self._keeping_secret(settings)})
+        checked = validated({**self.settings, **self._keeping_write_only(settings)})
         changes = {k: checked[k] for k in settings if k != "status" and checked[k] != getattr(self, k)}
         if changes:
             self._update(changes, actor)
@@ -65,15 +66,21 @@ class Trigger(Aggregate):
         elif settings.get("status") == "active" and self.status == "paused":
             self.activate(actor)
 
-    def _keeping_secret(self, settings: dict) -> dict:
-        # Clients never see a webhook secret, so they cannot send it back: a new actionConfig
-        # without one keeps the secret on record.
-        config, secret = settings.get("action_config"), self.action_config.get("secret")
-        if not isinstance(config, dict) or secret is None or "secret" in config:
+    def _keeping_write_only(self, settings: dict) -> dict:
+        # Clients never see a webhook's secret or header values, so they cannot send them back: a
+        # new actionConfig without the secret keeps it, and a header sent back masked keeps its value.
+        config = settings.get("action_config")
+        if not isinstance(config, dict) or settings.get("action_type", self.action_type) != "webhook":
             return settings
-        if settings.get("action_type", self.action_type) != "webhook":
-            return settings
-        return {**settings, "action_config": {**config, "secret": secret}}
+        kept = dict(config)
+        secret = self.action_config.get("secret")
+        if secret is not None and "secret" not in kept:
+            kept["secret"] = secret
+        headers, known = kept.get("headers"), self.action_config.get("headers") or {}
+        if isinstance(headers, dict):
+            kept["headers"] = {name: known.get(name, value) if value == MASK else value
+                               for name, value in headers.items()}
+        return {**settings, "action_config": kept}
 
     @event("Updated")
     def _update(self, changes: dict, actor: str) -> None:
@@ -117,6 +124,8 @@ def validated(settings: dict) -> dict:
         value = settings[field]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_INT:
             raise InvalidTrigger(public, f"must be an integer from {low} to {MAX_INT}")
+    if not isinstance(settings["ignore_frequency_caps"], bool):
+        raise InvalidTrigger("ignoreFrequencyCaps", "must be true or false")
     if settings["status"] not in STATUSES:
         raise InvalidTrigger("status", "must be active or paused")
     action_type = canonical_action_type(settings["action_type"])

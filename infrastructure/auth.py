@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import jwt
 
-ROLES = ("admin", "editor")
+ROLES = ("admin", "editor", "ingest")  # ingest may only send events: the token an app embeds
+NUMERIC_CLAIMS = ("exp", "iat", "nbf")
 
 
 class Unauthenticated(Exception):
@@ -50,6 +51,9 @@ class TokenAuthority:
             raise Unauthenticated("token has expired") from None
         except jwt.InvalidTokenError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
+        for name in NUMERIC_CLAIMS:  # PyJWT accepts "1796187000" for exp; we do not
+            if name in claims and (type(claims[name]) is not int):
+                raise Unauthenticated(f"invalid token: {name} must be an integer")
         roles, tenants = claims.get("roles", []), claims.get("tenants", [])
         if not _strings(roles) or not _strings(tenants) or not isinstance(claims["sub"], str):
             raise Unauthenticated("invalid token: sub must be a string, roles and tenants lists of strings")

@@ -3,13 +3,15 @@
 import asyncio
 import itertools
 import logging
+from dataclasses import dataclass
 
 import nats
 import orjson
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import APIError, NoStreamResponseError
 
-from application.delivery import StreamUnavailable
+from application.deliveries import StreamUnavailable
+from application.subjects import ACTIONS, EVENTS
 
 log = logging.getLogger("tripcord.stream")
 
@@ -18,16 +20,24 @@ ACTIONS_STREAM = "TRIPCORD_ACTIONS"
 HEADERS = {"Content-Type": "application/json"}
 
 
-def stream_configs(duplicate_window_s: int) -> list[StreamConfig]:
+@dataclass(frozen=True)
+class StreamSettings:
+    duplicate_window_s: int = 3600
+    max_age_s: int = 7 * 86400  # messages older than this leave the stream: it never grows without end
+    replicas: int = 1
+
+
+def stream_configs(settings: StreamSettings) -> list[StreamConfig]:
     return [
         StreamConfig(name=name, subjects=[subjects], storage=StorageType.FILE,
-                     duplicate_window=float(duplicate_window_s))
-        for name, subjects in ((EVENTS_STREAM, "tripcord.events.>"), (ACTIONS_STREAM, "tripcord.actions.>"))
+                     duplicate_window=float(settings.duplicate_window_s), max_age=float(settings.max_age_s),
+                     num_replicas=settings.replicas)
+        for name, subjects in ((EVENTS_STREAM, EVENTS), (ACTIONS_STREAM, ACTIONS))
     ]
 
 
-async def ensure_streams(js, duplicate_window_s: int) -> None:
-    for config in stream_configs(duplicate_window_s):
+async def ensure_streams(js, settings: StreamSettings) -> None:
+    for config in stream_configs(settings):
         try:
             await js.add_stream(config)
         except APIError:  # exists with another config (say, an older duplicate window)
@@ -44,9 +54,10 @@ class JetStream:
     instead of ≈60 (bench/floor.py, "publish" against "publish-nats-py").
     """
 
-    def __init__(self, url: str, duplicate_window_s: int):
-        self.url = url
-        self.duplicate_window_s = duplicate_window_s
+    def __init__(self, servers: list[str], settings: StreamSettings, token: str | None = None):
+        self.servers = servers
+        self.settings = settings
+        self.token = token
         self.nc = None
         self.js = None
         self._ready = asyncio.Event()
@@ -72,11 +83,11 @@ class JetStream:
     async def _connect_until_up(self) -> None:
         while True:
             try:
-                self.nc = await nats.connect(self.url, connect_timeout=2, max_reconnect_attempts=-1,
-                                             reconnect_time_wait=0.5, allow_reconnect=True,
+                self.nc = await nats.connect(self.servers, connect_timeout=2, max_reconnect_attempts=-1,
+                                             reconnect_time_wait=0.5, allow_reconnect=True, token=self.token,
                                              error_cb=_log_error, name="tripcord")
                 self.js = self.nc.jetstream()
-                await ensure_streams(self.js, self.duplicate_window_s)
+                await ensure_streams(self.js, self.settings)
                 self._reply_prefix = self.nc.new_inbox() + "."  # kept across reconnects, as is the subscription
                 await self.nc.subscribe(self._reply_prefix + "*", cb=self._acknowledged)
                 self._ready.set()

@@ -2,49 +2,63 @@
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from application.allowances import Allowances
 from application.cooldowns import Cooldowns
-from application.delivery import Deliveries
+from application.deliveries import Sender
+from application.dispatches import Dispatches
+from application.dry_runs import DryRuns
 from application.ingestion import IngestPolicy, Ingestion
+from application.lookups import Lookups
+from application.planner import Planner
+from application.rebuilds import Rebuilds
 from application.relay import Relay, RelayPolicy
 from application.trigger_index import TriggerIndex
 from application.triggers import Triggers
+from domain.idempotency import KEY_LIFETIME_MS
 from infrastructure.auth import TokenAuthority
 from infrastructure.group_commit import GroupCommit
 from infrastructure.metrics import Metrics
 from infrastructure.nats_server import PrivateNatsServer
 from infrastructure.settings import Settings
-from infrastructure.storage import SqlStorage, open_journal
-from infrastructure.stream import JetStream
+from infrastructure.sql.database import Database, open_journal
+from infrastructure.sql.dispatch_log import SqlDispatchLog
+from infrastructure.sql.event_log import SqlEventLog
+from infrastructure.sql.idempotency import SqlIdempotency
+from infrastructure.sql.listing import SqlTriggerListing
+from infrastructure.sql.units import UnitRecorder
+from infrastructure.stream import JetStream, StreamSettings
+from infrastructure.templates import LiquidTemplates
 from infrastructure.webhooks import SignedWebhooks
-from interfaces import ingest_handlers, ops_handlers, trigger_handlers
-from interfaces.blocking import blocking as run_blocking
+from interfaces import dispatch_handlers, ingest_handlers, lookup_handlers, ops_handlers, trigger_handlers
+from interfaces.blocking import Blocking
 from interfaces.errors import error_middleware
-from interfaces.keys import (AUTHORITY, EXECUTOR, INGESTION, JETSTREAM, JOURNAL, METRICS, RELAY, SETTINGS,
-                             STORAGE, STREAM_STATUS, TRIGGERS)
+from interfaces.keys import (AUTHORITY, BLOCKING, DATABASE, DISPATCH_LOG, DISPATCHES, DRY_RUNS, EVENT_LOG,
+                             IDEMPOTENCY, INGESTION, JETSTREAM, LISTING, LOOKUPS, METRICS, RECORDER, RELAY,
+                             SETTINGS, STREAM_STATUS, TRIGGERS)
 from interfaces.observability import request_context_middleware
 from interfaces.security import auth_middleware
 
 log = logging.getLogger("tripcord")
+HOUSEKEEPING_S = 60.0
+RETENTION_BATCH = 1000
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes,
+    app = web.Application(client_max_size=max(settings.max_body_bytes, settings.max_batch_bytes),
                           middlewares=[request_context_middleware, error_middleware, auth_middleware])
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[AUTHORITY] = TokenAuthority(settings.jwt_key())
     app[STREAM_STATUS] = {"state": "starting", "url": None}
     app.cleanup_ctx.extend([database, stream, services])
-    app.add_routes(trigger_handlers.routes)
-    app.add_routes(ingest_handlers.routes)
-    app.add_routes(ops_handlers.routes)
+    for handlers in (trigger_handlers, ingest_handlers, dispatch_handlers, lookup_handlers, ops_handlers):
+        app.add_routes(handlers.routes)
     return app
 
 
@@ -52,31 +66,37 @@ async def database(app: web.Application):
     settings = app[SETTINGS]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     executor = ThreadPoolExecutor(settings.db_threads, thread_name_prefix="tripcord-db")
-    # Constructing the journal creates tables: it blocks, so it runs on the pool too.
+    # Opening the journal creates tables: it blocks, so it runs on the pool too.
     journal = await asyncio.get_running_loop().run_in_executor(executor, open_journal, settings.sqlalchemy_url)
-    app[EXECUTOR], app[JOURNAL], app[STORAGE] = executor, journal, SqlStorage(journal)
+    app[BLOCKING] = blocking = Blocking(executor)
+    app[DATABASE] = db = Database(journal)
+    app[LISTING] = listing = SqlTriggerListing(db)
+    app[EVENT_LOG], app[DISPATCH_LOG], app[IDEMPOTENCY] = SqlEventLog(db), SqlDispatchLog(db), SqlIdempotency(db)
+    app[RECORDER] = UnitRecorder(db, [listing], blocking)
     yield
-    await app[STORAGE].close_async()  # the services, and with them the group commit, have stopped
+    await app[RECORDER].close()  # the services, and with them the group commit, have stopped
     executor.shutdown(wait=True)
     journal.close()
 
 
 async def stream(app: web.Application):
     settings, status = app[SETTINGS], app[STREAM_STATUS]
-    private = None
     if not settings.stream_enabled:
         status["state"] = "disabled"
         app[JETSTREAM] = None
         yield
         return
-    url = settings.nats_url
-    if url is None:
+    private, token = None, settings.nats_token
+    servers = settings.nats_servers
+    if not servers:
         private = PrivateNatsServer(settings.data_dir)
-        url = await asyncio.get_running_loop().run_in_executor(None, private.start)
-        log.warning("started a private nats-server at %s", url)
-        print(f"tripcord: private nats-server (JetStream) at {url}", flush=True)
-    status["url"] = url
-    jetstream = JetStream(url, settings.stream_duplicate_window_s)
+        servers, token = [private.start()], private.token  # started from this thread: it dies with us
+        log.warning("started a private nats-server at %s", servers[0])
+        print(f"tripcord: private nats-server (JetStream) at {servers[0]}, token in "
+              f"{settings.data_dir / 'nats_token'}", flush=True)
+    status["url"] = ",".join(servers)
+    jetstream = JetStream(servers, StreamSettings(settings.stream_duplicate_window_s, settings.stream_max_age,
+                                                  settings.stream_replicas), token)
     jetstream.start()
     app[JETSTREAM] = jetstream
     yield
@@ -86,56 +106,78 @@ async def stream(app: web.Application):
 
 
 async def services(app: web.Application):
-    settings, storage, journal, metrics = app[SETTINGS], app[STORAGE], app[JOURNAL], app[METRICS]
-    blocking = functools.partial(run_blocking, app)  # the application's Blocking port
-
-    index = TriggerIndex()
-    app[TRIGGERS] = triggers = Triggers(journal, storage, index)
+    settings, journal, metrics, blocking = app[SETTINGS], app[DATABASE].journal, app[METRICS], app[BLOCKING]
+    event_log, dispatch_log = app[EVENT_LOG], app[DISPATCH_LOG]
+    templates = LiquidTemplates()
+    index = TriggerIndex(templates)
+    app[TRIGGERS] = triggers = Triggers(journal, app[LISTING], app[RECORDER].record, index, templates,
+                                        settings.max_triggers_per_tenant)
     await blocking(triggers.refresh_index)
-    webhooks = SignedWebhooks(settings.webhook_allow_private)
-    deliveries = Deliveries(app[JETSTREAM], webhooks)
+    caps = lambda tenant_id: ()  # noqa: E731
+    app[DRY_RUNS] = DryRuns(journal, triggers, templates, caps)
+    webhooks = SignedWebhooks(settings.webhook_allow_private, settings.webhook_host_connections)
+    sender = Sender(app[JETSTREAM], webhooks)
+    rebuilds = Rebuilds(journal, event_log, templates)
     # One queue for every unit: the event table's lock lasts one statement per batch, so units that
-    # only settle the outbox lose nothing by riding with the rest, and batches grow larger.
-    commit = GroupCommit(functools.partial(storage.record_async, blocking=blocking), settings.batch_max,
-                         metrics.batch.observe)
+    # only record outcomes lose nothing by riding with the rest, and batches grow larger.
+    commit = GroupCommit(app[RECORDER], settings.batch_max, metrics.batch.observe)
+    schedule = settings.retry_delays
     app[INGESTION] = Ingestion(
-        journal, index, Cooldowns(), commit, deliveries, blocking, metrics,
-        IngestPolicy(settings.dispatch_deadline_s, settings.stream_publish_timeout_s, settings.retry_base_ms))
-    app[RELAY] = relay = Relay(
-        journal, storage, deliveries, commit, blocking, metrics,
-        RelayPolicy(settings.dispatch_max_attempts, settings.retry_base_ms, settings.retry_max_ms))
+        Planner(index, Cooldowns(), Allowances(), caps), commit, sender, journal, event_log, dispatch_log,
+        app[IDEMPOTENCY], rebuilds, blocking, metrics,
+        IngestPolicy(settings.dispatch_deadline_s, settings.stream_publish_timeout_s, schedule))
+    app[RELAY] = relay = Relay(event_log, dispatch_log, rebuilds, sender, blocking, metrics,
+                               RelayPolicy(schedule, settings.relay_grace_ms))
+    app[DISPATCHES] = Dispatches(dispatch_log, event_log, rebuilds, relay, blocking, relay.policy.lease_ms)
+    app[LOOKUPS] = Lookups(event_log, dispatch_log, blocking)
     tasks = [
         asyncio.create_task(_poll_index(triggers, blocking, settings.index_poll_s)),
         asyncio.create_task(relay.run_forever(settings.relay_poll_s)),
-        asyncio.create_task(_watch(app, blocking, settings.relay_poll_s)),
+        asyncio.create_task(_watch(app, settings.relay_poll_s)),
+        asyncio.create_task(_housekeeping(app)),
     ]
     yield
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    await relay.stop()
     await commit.drain()  # the outcomes ingest queued without waiting
     await webhooks.close()
 
 
-async def _poll_index(triggers: Triggers, blocking, interval_s: float) -> None:
+async def _poll_index(triggers: Triggers, blocking: Blocking, interval_s: float) -> None:
     """Other processes' trigger changes reach this process's index within one interval."""
     while True:
         await asyncio.sleep(interval_s)
         with contextlib.suppress(Exception):
-            if await blocking(triggers.storage.listing_position) > triggers.index.position:
+            if await blocking(triggers.listing.listing_position) > triggers.index.position:
                 await blocking(triggers.refresh_index)
 
 
-async def _watch(app: web.Application, blocking, interval_s: float) -> None:
-    """Keeps the readiness state and the outbox gauges current."""
+async def _watch(app: web.Application, interval_s: float) -> None:
+    """Keeps the readiness state and the relay's gauges current."""
     jetstream, status, metrics = app[JETSTREAM], app[STREAM_STATUS], app[METRICS]
     while True:
         if jetstream is not None:
             status["state"] = "ok" if jetstream.connected else "unavailable"
         with contextlib.suppress(Exception):
-            waiting, lag_ms = await blocking(app[STORAGE].outbox_stats, int(time.time() * 1000))
-            metrics.outbox.set(waiting)
+            waiting, lag_ms = await app[BLOCKING](app[EVENT_LOG].backlog, int(time.time() * 1000))
+            metrics.relay_backlog.set(waiting)
             metrics.relay_lag.set(lag_ms / 1000)
         await asyncio.sleep(interval_s)
 
 
+async def _housekeeping(app: web.Application) -> None:
+    """Bounds what grows: idempotency keys after their day, and the event log past its retention."""
+    settings, blocking = app[SETTINGS], app[BLOCKING]
+    while True:
+        now_ms = int(time.time() * 1000)
+        try:
+            await blocking(app[IDEMPOTENCY].purge, now_ms - KEY_LIFETIME_MS)
+            if settings.event_retention_days is not None:
+                cutoff = now_ms - int(settings.event_retention_days * 86400 * 1000)
+                while await blocking(app[EVENT_LOG].purge, cutoff, RETENTION_BATCH) == RETENTION_BATCH:
+                    await asyncio.sleep(0)
+        except Exception as error:  # the database is down, say: next round
+            log.warning("housekeeping failed", extra={"error": f"{type(error).__name__}: {error}"})
+        await asyncio.sleep(HOUSEKEEPING_S)

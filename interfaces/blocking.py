@@ -1,13 +1,16 @@
-"""Blocking calls (eventsourcing, SQLAlchemy) run on the app's bounded thread pool."""
+"""Blocking calls (eventsourcing, SQLAlchemy) run on the app's bounded thread pool, bound once."""
 
 import asyncio
 import functools
-
-from aiohttp import web
-
-from interfaces.keys import EXECUTOR
+from concurrent.futures import ThreadPoolExecutor
 
 
-async def blocking(app: web.Application, fn, *args, **kwargs):
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(app[EXECUTOR], functools.partial(fn, *args, **kwargs))
+class Blocking:
+    """The application's Blocking port: `await blocking(fn, *args)` runs fn on the database threads."""
+
+    def __init__(self, executor: ThreadPoolExecutor):
+        self.executor = executor
+
+    async def __call__(self, fn, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+

@@ -1,14 +1,31 @@
-"""Opening the event store from the command line: the journal, or one clear line saying why not."""
+"""The database from the command line: opened with one clear line when it cannot be, and rebuilt read models."""
 
-from application.journal import Journal
+from contextlib import contextmanager
+
 from infrastructure.settings import Settings
-from infrastructure.storage import open_journal
+from infrastructure.sql.database import Database, open_journal
+from infrastructure.sql.listing import SqlTriggerListing
+from infrastructure.sql.stats import rebuild_stats
 
 
-def open_database(settings: Settings) -> Journal:
+@contextmanager
+def opened(settings: Settings):
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # the SQLite default lives there
     try:
-        return open_journal(settings.sqlalchemy_url)
+        journal = open_journal(settings.sqlalchemy_url)
     except Exception as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise SystemExit(f"tripcord: cannot open the database: {reason}") from None
+    try:
+        yield Database(journal)
+    finally:
+        journal.close()
+
+
+def replay_projections(settings: Settings) -> int:
+    with opened(settings) as database:
+        applied = SqlTriggerListing(database).replay_listing()
+        counted = rebuild_stats(database)
+    print(f"trigger listing rebuilt from {applied} events; trigger counts rebuilt from {counted} events "
+          "and their dispatches")
+    return 0

@@ -1,13 +1,17 @@
 """One error shape for every failure: {"error": {"code", "message", "details"}}, never a trace."""
 
+import errno
 import logging
 
 from aiohttp import web
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from application.triggers import TriggerNotFound, VersionConflict
+from application.dispatches import DispatchNotFound, ResendRefused
+from application.ingestion import Contention, KeyReused, RequestInProgress
+from application.lookups import EventNotFound
+from application.triggers import TooManyTriggers, TriggerNotFound, VersionConflict
 from domain.errors import InvalidTrigger
 from domain.trigger import TriggerDeleted
 from interfaces.keys import REQUEST_ID
@@ -16,7 +20,9 @@ log = logging.getLogger("tripcord.http")
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-         415: "unsupported_media_type", 500: "internal_error", 503: "unavailable"}
+         415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited", 500: "internal_error",
+         503: "unavailable"}
+RETRY_SOON = {"Retry-After": "1"}
 
 
 def error_response(status: int, message: str, details: list | None = None, code: str | None = None,
@@ -30,28 +36,58 @@ def validation_details(error: ValidationError) -> list[dict]:
             for e in error.errors(include_url=False, include_input=False)]
 
 
+def answer_for(error: Exception) -> web.Response | None:
+    """The answer to an error the application or the domain raises on purpose; None for any other."""
+    if isinstance(error, ValidationError):
+        return error_response(400, "the request is not valid", validation_details(error), "validation_error")
+    if isinstance(error, InvalidTrigger):
+        return error_response(400, str(error), error.details, "validation_error")
+    if isinstance(error, (TriggerNotFound, TriggerDeleted)):
+        return error_response(404, f"trigger {error.args[0]} not found")
+    if isinstance(error, DispatchNotFound):
+        return error_response(404, f"dispatch {error.args[0]} not found")
+    if isinstance(error, EventNotFound):
+        return error_response(404, f"event {error.args[0]} not found")
+    if isinstance(error, VersionConflict):
+        return error_response(409, str(error), code="version_conflict")
+    if isinstance(error, TooManyTriggers):
+        return error_response(409, str(error), code="limit_reached")
+    if isinstance(error, ResendRefused):
+        return error_response(409, str(error), code="not_resendable")
+    if isinstance(error, RequestInProgress):
+        return error_response(409, str(error), code="request_in_progress",
+                              headers={"Retry-After": str(error.retry_after_s)})
+    if isinstance(error, KeyReused):
+        return error_response(422, "this Idempotency-Key was first used with another body",
+                              code="idempotency_key_reused")
+    if isinstance(error, (Contention, IntegrityError)):  # optimistic concurrency that outlasted the retries
+        return error_response(409, "concurrent requests for the same records clashed; retry shortly",
+                              code="concurrent_change", headers=RETRY_SOON)
+    return None
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler):
     try:
         return await handler(request)
-    except ValidationError as error:
-        return error_response(400, "the request is not valid", validation_details(error), "validation_error")
-    except InvalidTrigger as error:
-        return error_response(400, str(error), error.details, "validation_error")
-    except (TriggerNotFound, TriggerDeleted) as error:
-        return error_response(404, f"trigger {error.args[0]} not found")
-    except VersionConflict as error:
-        return error_response(409, str(error), code="version_conflict")
     except web.HTTPException as error:
         if error.status < 400:
             raise
         message = error.text if error.text and not error.text.startswith(str(error.status)) else error.reason
         return error_response(error.status, message, headers={k: v for k, v in error.headers.items()
-                                                              if k.lower() == "allow"})
-    except (OperationalError, InterfaceError, DBAPIError, ConnectionError, OSError) as error:
+                                                              if k.lower() in ("allow", "retry-after")})
+    except (OperationalError, InterfaceError, DBAPIError) as error:
         log.warning("database unavailable", extra={"request_id": request.get(REQUEST_ID), "error": str(error)})
         return error_response(503, "the database is unavailable; retry shortly", code="database_unavailable",
-                              headers={"Retry-After": "1"})
-    except Exception:
+                              headers=RETRY_SOON)
+    except OSError as error:  # not the database's: say what did fail, without paths or data
+        what = errno.errorcode.get(error.errno, type(error).__name__) if error.errno else type(error).__name__
+        log.warning("system call failed", extra={"request_id": request.get(REQUEST_ID), "error": repr(error)})
+        return error_response(503, f"the service could not complete the request: a system call failed ({what})",
+                              code="system_error", headers=RETRY_SOON)
+    except Exception as error:
+        answer = answer_for(error)
+        if answer is not None:
+            return answer
         log.exception("unhandled error", extra={"request_id": request.get(REQUEST_ID)})
         return error_response(500, "internal error; it has been logged")

@@ -1,25 +1,38 @@
 """Everything the app composes, on typed keys (no module-level singletons)."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 from aiohttp import web
 
+from application.dispatches import Dispatches
+from application.dry_runs import DryRuns
 from application.ingestion import Ingestion
-from application.journal import Journal
+from application.lookups import Lookups
 from application.relay import Relay
 from application.triggers import Triggers
 from infrastructure.auth import Principal, TokenAuthority
 from infrastructure.metrics import Metrics
 from infrastructure.settings import Settings
-from infrastructure.storage import SqlStorage
+from infrastructure.sql.database import Database
+from infrastructure.sql.dispatch_log import SqlDispatchLog
+from infrastructure.sql.event_log import SqlEventLog
+from infrastructure.sql.idempotency import SqlIdempotency
+from infrastructure.sql.listing import SqlTriggerListing
+from infrastructure.sql.units import UnitRecorder
+from interfaces.blocking import Blocking
 
 SETTINGS = web.AppKey("settings", Settings)
-EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
-JOURNAL = web.AppKey("journal", Journal)
-STORAGE = web.AppKey("storage", SqlStorage)
+BLOCKING = web.AppKey("blocking", Blocking)
+DATABASE = web.AppKey("database", Database)
+LISTING = web.AppKey("listing", SqlTriggerListing)
+EVENT_LOG = web.AppKey("event_log", SqlEventLog)
+DISPATCH_LOG = web.AppKey("dispatch_log", SqlDispatchLog)
+IDEMPOTENCY = web.AppKey("idempotency", SqlIdempotency)
+RECORDER = web.AppKey("recorder", UnitRecorder)
 TRIGGERS = web.AppKey("triggers", Triggers)
+DRY_RUNS = web.AppKey("dry_runs", DryRuns)
 INGESTION = web.AppKey("ingestion", Ingestion)
 RELAY = web.AppKey("relay", Relay)
+DISPATCHES = web.AppKey("dispatches", Dispatches)
+LOOKUPS = web.AppKey("lookups", Lookups)
 AUTHORITY = web.AppKey("authority", TokenAuthority)
 METRICS = web.AppKey("metrics", Metrics)
 STREAM_STATUS = web.AppKey("stream_status", dict)

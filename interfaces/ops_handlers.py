@@ -1,9 +1,11 @@
-"""Liveness, readiness, metrics and the OpenAPI document: no authentication."""
+"""Liveness, readiness, metrics and the OpenAPI document: no tenant, no JWT."""
+
+import hmac
 
 from aiohttp import web
 
-from interfaces.blocking import blocking
-from interfaces.keys import METRICS, STORAGE, STREAM_STATUS
+from interfaces.errors import error_response
+from interfaces.keys import BLOCKING, DATABASE, METRICS, SETTINGS, STREAM_STATUS
 from interfaces.openapi import openapi_document
 from interfaces.request_body import json_response
 
@@ -19,7 +21,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     checks = {"database": "ok", "stream": request.app[STREAM_STATUS]["state"]}
     try:
-        await blocking(request.app, request.app[STORAGE].ping)
+        await request.app[BLOCKING](request.app[DATABASE].ping)
     except Exception as error:
         checks["database"] = f"unavailable: {type(error).__name__}"
     ready = checks["database"] == "ok" and checks["stream"] in ("ok", "disabled")
@@ -29,6 +31,12 @@ async def readyz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    expected = request.app[SETTINGS].metrics_token
+    if expected is not None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+            return error_response(401, "/metrics needs Authorization: Bearer $TRIPCORD_METRICS_TOKEN",
+                                  headers={"WWW-Authenticate": "Bearer"})
     return web.Response(body=request.app[METRICS].exposition(),
                         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 

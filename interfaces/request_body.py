@@ -4,13 +4,15 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
+from interfaces.keys import SETTINGS
+
 MAX_DEPTH = 32
 
 
-async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+async def parse_body(request: web.Request, model: type[BaseModel], limit: int | None = None) -> BaseModel:
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(text="the body must be application/json")
-    raw = await request.read()  # aiohttp refuses bodies over client_max_size with 413
+    raw = await read_limited(request, limit or request.app[SETTINGS].max_body_bytes)
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -21,6 +23,18 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     if not isinstance(document, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
     return model.model_validate(document)
+
+
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """The body, or 413 when it is longer than `limit` (aiohttp stops any at the largest route's limit)."""
+    too_long = web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length or limit + 1,
+                                             text=f"the body is larger than {limit} bytes")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_long
+    raw = await request.read()
+    if len(raw) > limit:
+        raise too_long
+    return raw
 
 
 def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:

@@ -35,6 +35,7 @@ class TriggerCreate(Strict):
     priority: int = Field(50, ge=-MAX_INT, le=MAX_INT)
     cooldownMs: int = Field(0, ge=0, le=MAX_INT)
     status: Literal["active", "paused"] = "active"
+    ignoreFrequencyCaps: bool = Field(False, description="transactional messages: exempt from frequency caps")
 
 
 class TriggerUpdate(Strict):
@@ -49,6 +50,7 @@ class TriggerUpdate(Strict):
     priority: int = Field(None, ge=-MAX_INT, le=MAX_INT)
     cooldownMs: int = Field(None, ge=0, le=MAX_INT)
     status: Literal["active", "paused"] = None
+    ignoreFrequencyCaps: bool = None
     version: int = Field(None, ge=1)
 
 
@@ -82,6 +84,7 @@ class TriggerView(BaseModel):
     priority: int
     cooldownMs: int
     status: Literal["active", "paused"]
+    ignoreFrequencyCaps: bool
     createdAt: datetime
     updatedAt: datetime
     version: int
@@ -114,6 +117,11 @@ class TestResult(BaseModel):
     wouldFire: bool
     reason: str
     trace: list[TraceEntry]
+    renderedConfig: dict[str, Any] | None = Field(description="the actionConfig this event would send, "
+                                                              "templates rendered; null when it does not render")
+    renderError: str | None = None
+    heldBy: Literal["cooldown", "frequency_capped"] | None = Field(
+        None, description="what would hold the trigger back for the sample's customerId")
 
 
 class AuditEntry(BaseModel):
@@ -200,5 +208,6 @@ class ErrorResponse(BaseModel):
 
 FIELD_NAMES = {"name": "name", "description": "description", "eventType": "event_type",
                "actionType": "action_type", "actionConfig": "action_config", "condition": "condition",
-               "priority": "priority", "cooldownMs": "cooldown_ms", "status": "status"}
+               "priority": "priority", "cooldownMs": "cooldown_ms", "status": "status",
+               "ignoreFrequencyCaps": "ignore_frequency_caps"}
 PUBLIC_NAMES = {v: k for k, v in FIELD_NAMES.items()}

@@ -3,13 +3,14 @@
 import gc
 import multiprocessing
 import signal
+import sys
 
 from aiohttp import web
 
-from infrastructure.nats_server import PrivateNatsServer
+from infrastructure.nats_server import PrivateNatsServer, StoreInUse
 from infrastructure.settings import Settings
 from interfaces.app import create_app
-from interfaces.database import open_database
+from interfaces.database import opened
 from interfaces.observability import configure_logging
 
 GC_THRESHOLD = 10_000
@@ -19,32 +20,40 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     configure_logging()
     settings.jwt_key()  # generated once, before workers race to create it
     # Tables are created once here, so workers starting together never race to create them.
-    open_database(settings).close()
-    if workers <= 1:
-        _run(settings, host, port, reuse_port=False)
-        return 0
+    with opened(settings):
+        pass
     private = None
-    if settings.stream_enabled and settings.nats_url is None:
-        # One private server for all workers: they must share one stream.
+    if settings.stream_enabled and not settings.nats_servers:
+        # One private server for all workers, started here so that it dies with this process.
         private = PrivateNatsServer(settings.data_dir)
-        settings = settings.model_copy(update={"nats_url": private.start()})
-        print(f"tripcord: private nats-server (JetStream) at {settings.nats_url}", flush=True)
-    context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_run, args=(settings, host, port, True)) for _ in range(workers)]
-    for process in processes:
-        process.start()
-    signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in processes])
+        try:
+            url = private.start()
+        except StoreInUse as error:
+            print(f"tripcord: {error}", file=sys.stderr)
+            return 1
+        settings = settings.model_copy(update={"nats_url": url, "nats_token": private.token})
+        print(f"tripcord: private nats-server (JetStream) at {url}, token in {settings.data_dir / 'nats_token'}",
+              flush=True)
     try:
+        if workers <= 1:
+            _run(settings, host, port, reuse_port=False)
+            return 0
+        context = multiprocessing.get_context("spawn")
+        processes = [context.Process(target=_run, args=(settings, host, port, True)) for _ in range(workers)]
         for process in processes:
-            process.join()
-    except KeyboardInterrupt:
-        for process in processes:
-            process.terminate()
-            process.join()
+            process.start()
+        signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in processes])
+        try:
+            for process in processes:
+                process.join()
+        except KeyboardInterrupt:
+            for process in processes:
+                process.terminate()
+                process.join()
+        return 0
     finally:
         if private is not None:
             private.stop()
-    return 0
 
 
 def _run(settings: Settings, host: str, port: int, reuse_port: bool) -> None:

@@ -5,8 +5,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from domain.actions import public_config
-from interfaces.blocking import blocking
-from interfaces.keys import PRINCIPAL, TENANT, TRIGGERS
+from interfaces.keys import BLOCKING, DRY_RUNS, PRINCIPAL, TENANT, TRIGGERS
 from interfaces.request_body import json_response, parse_body, parse_query
 from interfaces.schemas import (PUBLIC_NAMES, FIELD_NAMES, TriggerCreate, TriggerListQuery, TriggerTest,
                                 TriggerUpdate, VersionQuery, iso)
@@ -21,7 +20,7 @@ routes = web.RouteTableDef()
 async def list_triggers(request: web.Request) -> web.Response:
     query = parse_query(request, TriggerListQuery)
     limit = min(query.limit, MAX_LIMIT)
-    rows, total = await blocking(request.app, request.app[TRIGGERS].page, request[TENANT],
+    rows, total = await request.app[BLOCKING](request.app[TRIGGERS].page, request[TENANT],
                                  query.status, query.eventType, limit, query.offset)
     return json_response({
         "data": [present(r) for r in rows],
@@ -34,7 +33,7 @@ async def list_triggers(request: web.Request) -> web.Response:
 @roles("admin", "editor")
 async def create_trigger(request: web.Request) -> web.Response:
     body = await parse_body(request, TriggerCreate)
-    trigger = await blocking(request.app, request.app[TRIGGERS].create, request[TENANT],
+    trigger = await request.app[BLOCKING](request.app[TRIGGERS].create, request[TENANT],
                              _settings(body), request[PRINCIPAL].subject)
     return json_response(present(trigger), status=201)
 
@@ -43,7 +42,7 @@ async def create_trigger(request: web.Request) -> web.Response:
 @roles("admin", "editor")
 async def get_trigger(request: web.Request) -> web.Response:
     query = parse_query(request, VersionQuery)
-    trigger = await blocking(request.app, request.app[TRIGGERS].get, request[TENANT],
+    trigger = await request.app[BLOCKING](request.app[TRIGGERS].get, request[TENANT],
                              request.match_info["trigger_id"], query.version)
     return json_response(present(trigger))
 
@@ -52,7 +51,7 @@ async def get_trigger(request: web.Request) -> web.Response:
 @roles("admin", "editor")
 async def update_trigger(request: web.Request) -> web.Response:
     body = await parse_body(request, TriggerUpdate)
-    trigger = await blocking(request.app, request.app[TRIGGERS].update, request[TENANT],
+    trigger = await request.app[BLOCKING](request.app[TRIGGERS].update, request[TENANT],
                              request.match_info["trigger_id"], _settings(body),
                              request[PRINCIPAL].subject, body.version)
     return json_response(present(trigger))
@@ -61,7 +60,7 @@ async def update_trigger(request: web.Request) -> web.Response:
 @routes.delete("/api/v1/triggers/{trigger_id}")
 @roles("admin")
 async def delete_trigger(request: web.Request) -> web.Response:
-    await blocking(request.app, request.app[TRIGGERS].delete, request[TENANT],
+    await request.app[BLOCKING](request.app[TRIGGERS].delete, request[TENANT],
                    request.match_info["trigger_id"], request[PRINCIPAL].subject)
     return web.Response(status=204)
 
@@ -72,16 +71,20 @@ async def test_trigger(request: web.Request) -> web.Response:
     body = await parse_body(request, TriggerTest)
     event = {"type": body.type, "customerId": body.customerId, "channel": body.channel,
              "timestamp": body.timestamp or iso(datetime.now(timezone.utc)), "data": body.eventPayload}
-    result = await blocking(request.app, request.app[TRIGGERS].test, request[TENANT],
-                            request.match_info["trigger_id"], event)
-    return json_response({"wouldFire": result.matched, "reason": result.reason,
-                          "trace": [leaf.as_dict() for leaf in result.trace]})
+    result = await request.app[BLOCKING](request.app[DRY_RUNS].test, request[TENANT],
+                                         request.match_info["trigger_id"], event)
+    shown = {"wouldFire": result.would_fire, "reason": result.reason,
+             "trace": [leaf.as_dict() for leaf in result.trace], "renderedConfig": result.config,
+             "heldBy": result.held_by}
+    if result.render_error is not None:
+        shown["renderError"] = result.render_error
+    return json_response(shown)
 
 
 @routes.get("/api/v1/triggers/{trigger_id}/history")
 @roles("admin", "editor")
 async def trigger_history(request: web.Request) -> web.Response:
-    entries = await blocking(request.app, request.app[TRIGGERS].history, request[TENANT],
+    entries = await request.app[BLOCKING](request.app[TRIGGERS].history, request[TENANT],
                              request.match_info["trigger_id"])
     return json_response({"data": [
         {**e, "at": iso(e["at"]), "fields": {PUBLIC_NAMES[k]: v for k, v in e["fields"].items()}}
@@ -106,6 +109,7 @@ def present(trigger: dict) -> dict:
         "priority": trigger["priority"],
         "cooldownMs": trigger["cooldown_ms"],
         "status": trigger["status"],
+        "ignoreFrequencyCaps": trigger.get("ignore_frequency_caps", False),
         "createdAt": iso(trigger["created_at"]),
         "updatedAt": iso(trigger["updated_at"]),
         "version": trigger["version"],

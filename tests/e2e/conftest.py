@@ -20,8 +20,9 @@ def database_url(request, tmp_path):
 
 
 def make_settings(tmp_path, database_url, nats_url="none", **overrides) -> Settings:
+    overrides = {"index_poll_s": 0.1, "relay_poll_s": 0.1, "relay_grace_s": 0.5, **overrides}
     return Settings(data_dir=tmp_path / "data", database_url=database_url, nats_url=nats_url,
-                    jwt_secret=JWT_SECRET, index_poll_s=0.1, relay_poll_s=0.1, **overrides)
+                    jwt_secret=JWT_SECRET, **overrides)
 
 
 def token(tenants=("*",), roles=("admin",), sub="tester", ttl=600) -> str:

@@ -8,10 +8,10 @@ import nats
 from nats.js.errors import NotFoundError
 from sqlalchemy import select
 
+from infrastructure.sql.tables import dispatches, event_log, stream_acks
 from infrastructure.stream import ACTIONS_STREAM, EVENTS_STREAM
-from infrastructure.tables import outbox
 from interfaces.app import create_app
-from interfaces.keys import STORAGE
+from interfaces.keys import DATABASE
 from tests.e2e.conftest import Caller, make_settings, random_tenant
 
 INGEST = "/api/v1/events/ingest"
@@ -61,11 +61,20 @@ async def create_trigger(api: Caller, **fields) -> dict:
     return await api.json("POST", TRIGGERS, json=body, expect=201)
 
 
-def outbox_ids(api: Caller) -> set[str]:
-    """The ids of the messages the tenant's outbox still holds."""
-    storage = api.client.app[STORAGE]
-    with storage.recorder.transaction(commit=False) as session:
-        return set(session.execute(select(outbox.c.id).where(outbox.c.tenant_id == api.tenant)).scalars())
+def unstreamed_ids(api: Caller) -> set[str]:
+    """The tenant's logged events the stream has not acknowledged yet."""
+    with api.client.app[DATABASE].reading() as connection:
+        return set(connection.execute(
+            select(event_log.c.event_id).select_from(event_log.outerjoin(
+                stream_acks, stream_acks.c.event_id == event_log.c.event_id))
+            .where(event_log.c.tenant_id == api.tenant, stream_acks.c.sequence.is_(None))).scalars())
+
+
+def dispatch_statuses(api: Caller) -> dict[str, str]:
+    """dispatch id → status, for every dispatch of the tenant that has a record."""
+    with api.client.app[DATABASE].reading() as connection:
+        return dict(connection.execute(select(dispatches.c.id, dispatches.c.status)
+                                       .where(dispatches.c.tenant_id == api.tenant)).all())
 
 
 def matched_ids(response: dict) -> list[str]:

@@ -2,14 +2,14 @@
 
 import time
 
-from tests.e2e.ingest_helpers import (StreamProbe, create_trigger, eventually, ingest, matched_ids, outbox_ids,
-                                      start_api)
+from tests.e2e.ingest_helpers import (StreamProbe, create_trigger, dispatch_statuses, eventually, ingest,
+                                      matched_ids, start_api, unstreamed_ids)
 
 
 async def test_events_ingested_during_an_outage_reach_the_stream_exactly_once(
         aiohttp_client, tmp_path, database_url, throwaway_nats):
     api = await start_api(aiohttp_client, tmp_path, database_url, throwaway_nats.url,
-                          retry_base_ms=50, retry_max_ms=400)
+                          retry_schedule="0.05,0.1,0.2,0.4,0.4,0.4,0.4,0.4")
     trigger = await create_trigger(api)
     before = await ingest(api, customer="before")
     assert before["streamId"] == before["eventId"]
@@ -27,7 +27,8 @@ async def test_events_ingested_during_an_outage_reach_the_stream_exactly_once(
     events = sorted([before["eventId"], *(a["eventId"] for a in answers)])
     dispatches = sorted(d["dispatchId"] for a in [before, *answers]
                         for d in a["actionsDispatched"] + a.get("actionErrors", []))
-    await eventually(lambda: outbox_ids(api) == set(), timeout=15, message="an empty outbox")
+    await eventually(lambda: not unstreamed_ids(api) and set(dispatch_statuses(api).values()) == {"delivered"},
+                     timeout=15, message="every event streamed and every dispatch delivered")
     async with StreamProbe(throwaway_nats.url) as probe:
         assert sorted(await probe.ids(f"tripcord.events.{api.tenant}.>")) == events
         assert sorted(await probe.ids(f"tripcord.actions.{api.tenant}.>")) == dispatches

@@ -1,0 +1,125 @@
+"""The ingest planner: what one event records and sends, decided in memory with no I/O.
+
+It evaluates the tenant's active triggers in order (priority, then age), and for each match
+decides fired, cooldown or frequency_capped from the cooldown and allowance caches. A fire
+records the aggregates' next versions (the store refuses them should another process have fired
+first) and renders its delivery. The orchestrator (application.ingestion) commits and sends.
+"""
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from application.allowances import Allowances
+from application.cooldowns import Cooldowns
+from application.deliveries import Undeliverable, build_delivery
+from application.ports import Delivery, LoggedEvent, TriggerOutcome, UnitOfWork
+from application.trigger_index import ActiveTrigger, TriggerIndex
+from domain.customer_events import COOLDOWN, FIRED, FREQUENCY_CAPPED, trigger_event_types
+from domain.dispatch import dispatch_id
+from domain.frequency_caps import FrequencyCap
+from domain.idempotency import KeyClaim
+
+NO_CAPS: tuple = ()
+
+
+@dataclass
+class Fire:
+    trigger: ActiveTrigger
+    dispatch_id: str
+    delivery: Delivery | None  # None when it cannot be sent: `failure` says why
+    failure: str | None = None
+
+
+@dataclass
+class Plan:
+    event: LoggedEvent
+    unit: UnitOfWork
+    fires: list[Fire] = field(default_factory=list)
+    held: list[tuple] = field(default_factory=list)  # (cache, key) taken ahead of the commit
+    claim: KeyClaim | None = None
+
+    @property
+    def message(self) -> dict:
+        return self.event.body
+
+
+class Planner:
+    def __init__(self, index: TriggerIndex, cooldowns: Cooldowns, allowances: Allowances,
+                 caps: Callable[[str], tuple[FrequencyCap, ...]] = lambda tenant_id: NO_CAPS):
+        self.index = index
+        self.cooldowns = cooldowns
+        self.allowances = allowances
+        self.caps = caps
+
+    def plan(self, tenant_id: str, event_id: str, event: dict, received_ms: int,
+             claim: KeyClaim | None = None) -> Plan:
+        """`event` has type, customerId, data, and optionally channel and timestamp (ISO 8601)."""
+        message = stream_body(tenant_id, event_id, event, received_ms)
+        customer = message["customerId"]
+        envelope = {"type": message["type"], "customerId": customer, "channel": message["channel"],
+                    "timestamp": message["timestamp"]}
+        unit = UnitOfWork(claims=[claim] if claim else [])
+        plan = Plan(None, unit, claim=claim)
+        outcomes = []
+        caps = self.caps(tenant_id)
+        for trigger in self.index.matching(tenant_id, tuple(message["triggerEventTypes"]), message["data"],
+                                           envelope):
+            outcome = self._decide(plan, trigger, customer, caps, received_ms, event_id)
+            outcomes.append(TriggerOutcome(trigger.trigger_id, trigger.version, trigger.action_type, outcome))
+            if outcome == FIRED:
+                plan.fires.append(self._fire(trigger, message))
+        plan.event = LoggedEvent(tenant_id, event_id, customer, message["type"], received_ms, message,
+                                 tuple(outcomes))
+        unit.logged.append(plan.event)
+        return plan
+
+    def _decide(self, plan: Plan, trigger: ActiveTrigger, customer: str, caps: tuple, now_ms: int,
+                event_id: str) -> str:
+        cooldown_key = (trigger.tenant_id, trigger.trigger_id, customer)
+        if trigger.cooldown_ms and not self.cooldowns.window_open(cooldown_key, trigger.cooldown_ms, now_ms):
+            return COOLDOWN
+        capping = () if trigger.ignore_frequency_caps else [
+            (cap, (trigger.tenant_id, customer, cap.cap_id)) for cap in caps if cap.applies_to(trigger.action_type)]
+        if any(not self.allowances.allows(key, cap, now_ms) for cap, key in capping):
+            return FREQUENCY_CAPPED
+        if trigger.cooldown_ms:
+            plan.unit.events.append(self.cooldowns.fire(cooldown_key, now_ms, event_id))
+            plan.held.append((self.cooldowns, cooldown_key))
+        for cap, key in capping:  # higher-priority triggers come first, and so take the budget first
+            plan.unit.events.append(self.allowances.spend(key, cap, now_ms))
+            plan.held.append((self.allowances, key))
+        return FIRED
+
+    def _fire(self, trigger: ActiveTrigger, message: dict) -> Fire:
+        fired = dispatch_id(message["id"], trigger.trigger_id)
+        try:
+            return Fire(trigger, fired, build_delivery(trigger.spec, message, fired))
+        except Undeliverable as reason:
+            return Fire(trigger, fired, None, str(reason))
+
+    @staticmethod
+    def release(plan: Plan) -> None:
+        """The plan was not committed: what it took ahead must not stay in the caches."""
+        for cache, key in plan.held:
+            cache.forget(key)
+
+
+def stream_body(tenant_id: str, event_id: str, event: dict, received_ms: int) -> dict:
+    """The event as the stream publishes it and the event log keeps it."""
+    received = iso_ms(received_ms)
+    return {
+        "id": event_id,
+        "tenantId": tenant_id,
+        "type": event["type"],
+        "customerId": event["customerId"],
+        "channel": event.get("channel"),
+        "timestamp": event.get("timestamp") or received,
+        "receivedAt": received,
+        "data": event.get("data") or {},
+        "triggerEventTypes": list(trigger_event_types(event["type"])),
+    }
+
+
+def iso_ms(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"

@@ -1,0 +1,75 @@
+"""The database: the event store (eventsourcing-sqlalchemy) and our tables, on SQLite or PostgreSQL.
+
+Our tables share the event store's session, and therefore its commit. Every transaction that
+appends to the event log takes the event store's exclusive table lock first, as its own writes
+do, so event log positions commit in the order they were given.
+"""
+
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, func, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.pool import NullPool
+
+from application.journal import Journal
+from infrastructure.sql.tables import metadata
+
+SCHEMA_LOCK = 0x7472697063  # a PostgreSQL advisory lock key of our own
+SNAPSHOT_EVERY = 50  # events replayed before a reload also writes a snapshot
+
+
+def open_journal(sqlalchemy_url: str) -> Journal:
+    with _schema_lock(sqlalchemy_url):
+        journal = Journal(env={"PERSISTENCE_MODULE": "infrastructure.sql.event_recorder:Factory",
+                               "SQLALCHEMY_URL": sqlalchemy_url, "IS_SNAPSHOTTING_ENABLED": "y"})
+        metadata.create_all(journal.recorder.datastore.engine)
+    return journal
+
+
+@contextmanager
+def _schema_lock(sqlalchemy_url: str):
+    """Processes starting together would race CREATE TABLE IF NOT EXISTS, which PostgreSQL does not serialise."""
+    if not sqlalchemy_url.startswith("postgresql"):
+        yield
+        return
+    engine = create_engine(sqlalchemy_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
+    finally:
+        engine.dispose()
+
+
+class Database:
+    def __init__(self, journal: Journal):
+        self.journal = journal
+        self.recorder = journal.recorder
+        self.engine = self.recorder.datastore.engine
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        self.events_table = self.recorder.events_table_name
+
+    def transaction(self, commit: bool = True):
+        return self.recorder.transaction(commit=commit)
+
+    def reading(self):
+        """One statement is one snapshot: reads need no transaction around them, only a connection."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def lock_event_log(self, session) -> None:
+        if self.is_postgres:
+            session.execute(text(f"LOCK TABLE {self.events_table} IN EXCLUSIVE MODE"))
+
+    def upsert(self, table):
+        """An INSERT that takes ON CONFLICT clauses, in this database's dialect."""
+        return (postgresql.insert if self.is_postgres else sqlite.insert)(table)
+
+    def greatest(self, *values):
+        return func.greatest(*values) if self.is_postgres else func.max(*values)
+
+    def ping(self) -> None:
+        with self.reading() as connection:
+            connection.execute(text("SELECT 1"))
