@@ -22,7 +22,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from application.ports import UnitOfWork  # noqa: E402
 from infrastructure.group_commit import GroupCommit  # noqa: E402
-from infrastructure.stream import JetStream  # noqa: E402
+from infrastructure.stream import JetStream, StreamSettings  # noqa: E402
 from tests.servers import libpq_url  # noqa: E402
 
 MODES = ("bare", "commit", "publish", "publish-nats-py", "both")
@@ -68,7 +68,7 @@ async def connections(app: web.Application):
         app["commit"] = GroupCommit(functools.partial(insert_rows, connection), max_batch=256)
         closing.append(connection.close)
     if mode in ("publish", "both", "publish-nats-py"):
-        stream = JetStream(os.environ["FLOOR_NATS_URL"], duplicate_window_s=120)
+        stream = JetStream([os.environ["FLOOR_NATS_URL"]], StreamSettings(duplicate_window_s=120))
         stream.start()
         assert await stream.wait_ready(30)
         if mode == "publish-nats-py":

@@ -115,6 +115,8 @@ class SignedWebhooks:
                 return Reply(response.status, kept.decode("utf-8", errors="replace"))
         except WebhookRefused:
             raise
+        except aiohttp.InvalidURL as error:  # aiohttp will never send to it, so no retry can heal it
+            raise WebhookRefused(f"the URL cannot be sent to: {error}") from None
         except aiohttp.ClientError as error:
             if isinstance(error.__cause__, WebhookRefused):
                 raise error.__cause__ from None
@@ -126,7 +128,13 @@ class SignedWebhooks:
 
 
 def _is_literal_private(host: str) -> bool:
+    """An address written in the URL (in any of the forms the C library reads, such as 2130706433
+    or 127.1 for 127.0.0.1), or localhost, that is not public."""
     try:
         return not is_public(host.strip("[]"))
     except ValueError:
+        pass
+    try:
+        return not is_public(socket.inet_ntoa(socket.inet_aton(host)))
+    except OSError:
         return host.lower() in ("localhost",) or host.lower().endswith(".localhost")

@@ -6,16 +6,21 @@ from typing import get_args
 from pydantic.json_schema import models_json_schema
 
 from domain.actions import WEBHOOK_METHODS, canonical_action_type, config_keys
+from interfaces import delivery_schemas as d
 from interfaces import schemas as s
 
 REF = "#/components/schemas/{model}"
-BODIES = [s.TriggerCreate, s.TriggerUpdate, s.TriggerTest, s.IngestRequest]
-RESULTS = [s.TriggerView, s.TriggerPage, s.TestResult, s.History, s.IngestResponse, s.ErrorResponse]
+BODIES = [s.TriggerCreate, s.TriggerUpdate, s.TriggerTest, s.IngestRequest, d.BulkResend]
+RESULTS = [s.TriggerView, s.TriggerPage, s.TestResult, s.History, s.IngestResponse, s.ErrorResponse,
+           d.DispatchView, d.DispatchPage, d.BulkResendResult, d.EventView, d.CustomerEventPage, d.TriggerStatsView]
 TENANT = {"name": "X-Tenant-Id", "in": "header", "required": True,
           "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
                "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}}
 TRIGGER_ID = {"name": "trigger_id", "in": "path", "required": True, "schema": {"type": "string"}}
+DISPATCH_ID = {"name": "dispatch_id", "in": "path", "required": True, "schema": {"type": "string"}}
+EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
+CUSTOMER_ID = {"name": "customer_id", "in": "path", "required": True, "schema": {"type": "string"}}
 SETTING = {"type": "string", "minLength": 1, "maxLength": 2048}
 WEBHOOK_SETTINGS = {
     "url": {**SETTING, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"},
@@ -78,6 +83,7 @@ def openapi_document() -> dict:
     components["$defs"]["TriggerCreate"]["allOf"] = _action_config_rules(config_required=True)
     components["$defs"]["TriggerUpdate"]["allOf"] = _action_config_rules(config_required=False)
     write_errors = (400, 401, 403, 404, 409, 413, 415)
+    ingest_errors = (*write_errors, 422)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tripcord", "version": "1.0.0",
@@ -87,7 +93,7 @@ def openapi_document() -> dict:
         "paths": {
             "/api/v1/events/ingest": {"post": _operation(
                 "Ingest one customer event", body=s.IngestRequest, ok=("200", s.IngestResponse),
-                params=[IDEMPOTENCY], errors=write_errors)},
+                params=[IDEMPOTENCY], errors=ingest_errors)},
             "/api/v1/triggers": {
                 "get": _operation("List triggers", ok=("200", s.TriggerPage), params=_query(s.TriggerListQuery),
                                   errors=(400, 401, 403)),
@@ -106,5 +112,31 @@ def openapi_document() -> dict:
                 params=[TRIGGER_ID], errors=write_errors)},
             "/api/v1/triggers/{trigger_id}/history": {"get": _operation(
                 "Audit history of a trigger", ok=("200", s.History), params=[TRIGGER_ID])},
+            **delivery_paths(),
         },
+    }
+
+
+def delivery_paths() -> dict:
+    return {
+        "/api/v1/triggers/{trigger_id}/stats": {"get": _operation(
+            "A trigger's counts: fired, suppressed by reason, delivered, retrying, dead",
+            ok=("200", d.TriggerStatsView), params=[TRIGGER_ID])},
+        "/api/v1/dispatches": {"get": _operation(
+            "The dispatch log, newest first", ok=("200", d.DispatchPage), params=_query(d.DispatchQuery),
+            errors=(400, 401, 403))},
+        "/api/v1/dispatches/retry": {"post": _operation(
+            "Resend every dispatch that matches, in the background (admin)", body=d.BulkResend,
+            ok=("202", d.BulkResendResult), errors=(400, 401, 403, 413, 415))},
+        "/api/v1/dispatches/{dispatch_id}": {"get": _operation(
+            "One dispatch with every attempt", ok=("200", d.DispatchView), params=[DISPATCH_ID])},
+        "/api/v1/dispatches/{dispatch_id}/retry": {"post": _operation(
+            "Attempt a retrying or dead dispatch again now, with the same id", ok=("202", d.DispatchView),
+            params=[DISPATCH_ID, *_query(d.ResendQuery)], errors=(400, 401, 403, 404, 409))},
+        "/api/v1/events/{event_id}": {"get": _operation(
+            "An event as recorded, its stream status and what each matching trigger did", ok=("200", d.EventView),
+            params=[EVENT_ID])},
+        "/api/v1/customers/{customer_id}/events": {"get": _operation(
+            "A customer's events, newest first, with what each trigger did", ok=("200", d.CustomerEventPage),
+            params=[CUSTOMER_ID, *_query(d.PageQuery)], errors=(400, 401, 403))},
     }

@@ -12,6 +12,7 @@ from domain.trigger import DESCRIPTION_MAX, EVENT_TYPE_MAX, MAX_INT, NAME_MAX
 # The domain checks a rule's fields; the models declare the same limits, taken from it, so that
 # requests fail early with field details and the OpenAPI document shows them.
 EVENT_TYPE_PATTERN = TRIGGER_EVENT_TYPE.pattern
+CUSTOMER_ID = r"^[^\x00-\x1f\x7f]+$"  # any text but control characters (PostgreSQL text cannot hold NUL)
 ActionTypeName = Literal[(*ACTION_TYPES, *ACTION_ALIASES)]
 IngestType = Literal[INGEST_TYPES]
 
@@ -138,7 +139,7 @@ class History(BaseModel):
 
 class IngestRequest(Strict):
     type: IngestType
-    customerId: str = Field(min_length=1, max_length=256)
+    customerId: str = Field(min_length=1, max_length=256, pattern=CUSTOMER_ID)
     data: dict[str, Any] = Field(default_factory=dict)
     channel: str | None = Field(None, max_length=256)
     timestamp: str | None = Field(None, max_length=64, json_schema_extra={"format": "date-time"},

@@ -4,7 +4,7 @@ import asyncio
 import time
 
 from domain.cooldown import CustomerCooldown
-from interfaces.keys import INGESTION, JOURNAL
+from interfaces.keys import DATABASE, INGESTION
 from tests.e2e.ingest_helpers import StreamProbe, create_trigger, eventually, ingest, matched_ids, start_api
 
 BURST = 24
@@ -31,7 +31,7 @@ async def test_a_burst_for_one_customer_fires_once_and_other_customers_still_fir
     assert fires(answers, always["id"]) == BURST
     assert matched_ids(other) == [trigger["id"], always["id"]]
     fired = next(a for a in answers if trigger["id"] in matched_ids(a))
-    cooldown = api.client.app[JOURNAL].repository.get(CustomerCooldown.create_id(api.tenant, trigger["id"], "c1"))
+    cooldown = api.client.app[DATABASE].journal.repository.get(CustomerCooldown.create_id(api.tenant, trigger["id"], "c1"))
     assert cooldown.version == 1 and cooldown.event_id == fired["eventId"]
     expected = sorted(d["dispatchId"] for a in [*answers, other] for d in a["actionsDispatched"]
                       if d["triggerId"] == trigger["id"])
@@ -53,7 +53,7 @@ async def test_the_trigger_fires_again_once_the_window_has_passed(aiohttp_client
 
     assert matched_ids(first) == [trigger["id"]] and matched_ids(inside) == []
     assert matched_ids(later) == [trigger["id"]]
-    cooldown = api.client.app[JOURNAL].repository.get(CustomerCooldown.create_id(api.tenant, trigger["id"], "c1"))
+    cooldown = api.client.app[DATABASE].journal.repository.get(CustomerCooldown.create_id(api.tenant, trigger["id"], "c1"))
     assert cooldown.version == 2 and cooldown.event_id == later["eventId"]
 
 
@@ -88,8 +88,8 @@ def spy_on_reloads(api) -> list:
     ingestion, calls = api.client.app[INGESTION], []
     reload = ingestion._reload
 
-    async def spy(keys):
-        calls.append(list(keys))
-        await reload(keys)
+    async def spy(plan):
+        calls.append([key for _, key in plan.held])
+        await reload(plan)
     ingestion._reload = spy
     return calls

@@ -12,9 +12,11 @@ from tests.e2e.conftest import HIGH_VALUE, Caller
 
 TRIGGERS_PATH = "/api/v1/triggers"
 ISO_MILLIS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")  # as the seed: 2026-02-20T10:00:00.000Z
+LEAKY_SECRET = "whsec_" + "ZG8tbm90LWxlYWstdGhpcy1zZWNyZXQtZXZlcg=="  # base64 of 29 bytes
+LEAKY_HEADER = "Bearer receiver-key-do-not-leak"
 WEBHOOK = {"name": "Notify CRM", "eventType": "purchase", "actionType": "webhook",
-           "actionConfig": {"url": "https://hooks.example.com/in", "headers": {"X-Team": "growth"},
-                            "secret": "whsec_do_not_leak"}}
+           "actionConfig": {"url": "https://hooks.example.com/in", "headers": {"Authorization": LEAKY_HEADER},
+                            "secret": LEAKY_SECRET}}
 GARBAGE_IDS = ["tr_000000000000000000000000", "nope", "x" * 1500, "%00", "tr_%00x", "tr_ünïcødé", "%F0%9F%92%A5",
                "tr_%2Fetc", "'; DROP TABLE tripcord_events; --"]
 
@@ -200,7 +202,8 @@ async def test_history_lists_every_change_with_the_callers_sub(api):
     assert [(e["version"], e["change"], e["actor"]) for e in history] == [
         (1, "created", "tester"), (2, "updated", "alice@example.com"), (3, "paused", "bob"),
         (4, "activated", "tester"), (5, "deleted", "tester")]
-    assert history[0]["fields"] == {**HIGH_VALUE, "description": "", "status": "active"}
+    assert history[0]["fields"] == {**HIGH_VALUE, "description": "", "status": "active",
+                                    "ignoreFrequencyCaps": False}
     assert [e["fields"] for e in history[1:]] == [{"name": "Renamed"}, {}, {}, {}]
     assert history[0]["at"] == created["createdAt"] and all(ISO_MILLIS.fullmatch(e["at"]) for e in history)
 
@@ -287,7 +290,8 @@ async def test_dry_run_that_would_fire(api):
 
     assert result == {"wouldFire": True, "reason": "All conditions matched", "trace": [{
         "path": "condition", "field": "amount", "operator": "greater_than", "expected": 500, "actual": 750,
-        "found": True, "matched": True, "reason": "amount: 750 is greater than 500"}]}
+        "found": True, "matched": True, "reason": "amount: 750 is greater than 500"}],
+        "renderedConfig": {"journeyId": "journey_001"}, "heldBy": None}
 
 
 async def test_dry_run_that_would_not_fire(api):
@@ -357,16 +361,17 @@ async def test_webhook_secret_is_never_returned(api):
                  await api.request("GET", f"{path}?version=1"), await api.request("GET", f"{path}/history")]
 
     assert [r.status for r in responses] == [201, 200, 200, 200, 200, 200]
-    assert ["whsec_do_not_leak" in await r.text() for r in responses] == [False] * 6
+    assert [LEAKY_SECRET in await r.text() or "receiver-key" in await r.text() for r in responses] == [False] * 6
     assert created["actionConfig"] == {"url": "https://hooks.example.com/in", "method": "POST",
-                                       "headers": {"X-Team": "growth"}}
+                                       "headers": {"Authorization": "********"}}
     history = (await responses[-1].json())["data"]
     assert history[0]["fields"]["actionConfig"]["secret"] == "********"
+    assert history[0]["fields"]["actionConfig"]["headers"] == {"Authorization": "********"}
 
 
 async def test_webhook_secret_in_an_update_is_redacted_in_history(api):
     created = await api.json("POST", TRIGGERS_PATH, json=WEBHOOK, expect=201)
-    config = {"url": "https://hooks.example.com/v2", "secret": "whsec_rotated"}
+    config = {"url": "https://hooks.example.com/v2", "secret": "a-rotated-secret-of-24-characters"}
 
     updated = await api.json("PUT", f"{TRIGGERS_PATH}/{created['id']}", json={"actionConfig": config})
     history = (await api.json("GET", f"{TRIGGERS_PATH}/{created['id']}/history"))["data"]

@@ -7,13 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import aiohttp
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.utils import get_topic
+from sqlalchemy import select
 
-from domain.customer_events import CustomerEvent
-from domain.dispatch import Dispatch
-from infrastructure.storage import open_journal
-from infrastructure.tables import outbox
+from domain.dispatch import dispatch_id
+from infrastructure.sql.database import Database, open_journal
+from infrastructure.sql.tables import dispatches, event_log, stream_acks
 from tests.e2e.ingest_helpers import StreamProbe
 
 INGEST = "/api/v1/events/ingest"
@@ -102,39 +100,35 @@ class IngestLoad:
 
 @dataclass
 class StoredEvents:
-    """What the event store and the outbox hold for one tenant, read with a journal of its own."""
+    """What the event log and the dispatch records hold for one tenant, read with a connection of its own."""
 
     events: dict[str, str]  # eventId → customerId
-    dispatches: dict[str, str]  # dispatchId → outcome ("pending" | "delivered" | "dead")
-    outbox: set[str]  # ids of the messages still owed
+    fired: set[str]  # the dispatch ids the event log says are owed
+    dispatches: dict[str, str]  # dispatchId → status, for those with a record
+    unstreamed: set[str]  # events the stream has not acknowledged
+
+    @property
+    def owed(self) -> set[str]:
+        """Every event still to stream and every dispatch not yet delivered or dead."""
+        unsettled = {d for d in self.fired if self.dispatches.get(d, "pending") in ("pending", "retrying")}
+        return self.unstreamed | unsettled
 
     @classmethod
-    def read(cls, sqlalchemy_url: str, tenant: str, trigger_ids: list[str]) -> "StoredEvents":
+    def read(cls, sqlalchemy_url: str, tenant: str) -> "StoredEvents":
         journal = open_journal(sqlalchemy_url)
         try:
-            events = {}
-            topic = get_topic(CustomerEvent.Recorded)
-            start = 1
-            while page := journal.recorder.select_notifications(start, 1000, topics=[topic]):
-                for notification in page:
-                    recorded = journal.mapper.to_domain_event(notification)
-                    if recorded.tenant_id == tenant:
-                        events[recorded.event_id] = recorded.message["customerId"]
-                start = page[-1].id + 1
-            dispatches = {}
-            for event_id in events:
-                for trigger_id in trigger_ids:
-                    try:
-                        dispatch = journal.repository.get(Dispatch.create_id(tenant, event_id, trigger_id))
-                    except AggregateNotFoundError:
-                        continue
-                    dispatches[Dispatch.public_id(tenant, event_id, trigger_id)] = dispatch.outcome
-            with journal.recorder.transaction(commit=False) as session:
-                owed = set(session.execute(outbox.select().with_only_columns(outbox.c.id)
-                                           .where(outbox.c.tenant_id == tenant)).scalars())
-            return cls(events, dispatches, owed)
+            with Database(journal).reading() as connection:
+                rows = connection.execute(
+                    select(event_log.c.event_id, event_log.c.customer_id, event_log.c.outcomes, stream_acks.c.sequence)
+                    .select_from(event_log.outerjoin(stream_acks, stream_acks.c.event_id == event_log.c.event_id))
+                    .where(event_log.c.tenant_id == tenant)).all()
+                statuses = dict(connection.execute(select(dispatches.c.id, dispatches.c.status)
+                                                   .where(dispatches.c.tenant_id == tenant)).all())
         finally:
             journal.close()
+        fired = {dispatch_id(event_id, trigger_id) for event_id, _, outcomes, _ in rows
+                 for trigger_id, _, _, outcome in outcomes if outcome == "fired"}
+        return cls({e: c for e, c, _, _ in rows}, fired, statuses, {e for e, _, _, seq in rows if seq is None})
 
 
 async def stream_ids(nats_url: str, subject: str, stream: str) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from domain.dispatch import Dispatch
+from domain.dispatch import dispatch_id
 from infrastructure.stream import ACTIONS_STREAM, EVENTS_STREAM
 from tests.e2e.conftest import JWT_SECRET, token
 from tests.faults.load import BIG_SPENDER, IngestLoad, StoredEvents, stream_ids, until
@@ -63,7 +63,7 @@ async def test_a_killed_process_loses_nothing_it_acknowledged(tmp_path, throwawa
     database_url = create_database(throwaway_postgres.url)
     env = {"TRIPCORD_DATABASE_URL": database_url, "TRIPCORD_NATS_URL": throwaway_nats.url,
            "TRIPCORD_JWT_SECRET": JWT_SECRET, "TRIPCORD_DATA_DIR": str(tmp_path / "data"),
-           "TRIPCORD_RELAY_POLL_S": "0.2", "TRIPCORD_RETRY_BASE_MS": "200"}
+           "TRIPCORD_RELAY_POLL_S": "0.2", "TRIPCORD_RELAY_GRACE_S": "1", "TRIPCORD_RETRY_SCHEDULE": "0.2,0.5,1,1"}
     tenant = "kill_" + os.urandom(4).hex()
     headers = {"Authorization": f"Bearer {token((tenant,))}", "X-Tenant-Id": tenant}
     first = ServeProcess(env, tmp_path / "first.log")
@@ -82,20 +82,20 @@ async def test_a_killed_process_loses_nothing_it_acknowledged(tmp_path, throwawa
             await running
         second = ServeProcess(env, tmp_path / "second.log")
         await second.ready()
-        drained = await until(lambda: not StoredEvents.read(database_url, tenant, []).outbox, timeout=60, interval=0.5)
-        assert drained, "the new process did not deliver what the outbox held within 60 s"
+        drained = await until(lambda: not StoredEvents.read(database_url, tenant).owed, timeout=60, interval=0.5)
+        assert drained, "the new process did not stream and deliver what the first one owed within 60 s"
     finally:
         first.stop()
         if second is not None:
             second.stop()
 
-    stored = StoredEvents.read(database_url, tenant, [trigger["id"]])
+    stored = StoredEvents.read(database_url, tenant)
     acknowledged = load.acknowledged()
     assert set(load.statuses()) <= {200, None}
     assert all(stored.events.get(event_id) == customer for customer, event_id in acknowledged.items())
     events = Counter(await stream_ids(throwaway_nats.url, f"tripcord.events.{tenant}.>", EVENTS_STREAM))
     assert events == Counter(stored.events.keys())
-    owed = {Dispatch.public_id(tenant, e, trigger["id"]) for e in stored.events}
+    owed = {dispatch_id(e, trigger["id"]) for e in stored.events}
     assert stored.dispatches == dict.fromkeys(owed, "delivered")
     actions = Counter(await stream_ids(throwaway_nats.url, f"tripcord.actions.{tenant}.>", ACTIONS_STREAM))
     assert actions == Counter(owed)

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from infrastructure.webhooks import SignedWebhooks, WebhookRefused
+from application.ports import WebhookRefused
+from infrastructure.webhooks import SignedWebhooks
 from interfaces.app import create_app
 from interfaces.openapi import openapi_document
 from tests.e2e.conftest import make_settings, token
@@ -30,7 +31,7 @@ TENANT = "fuzz_tenant"
 AUTH = {"Authorization": f"Bearer {token(('*',), ('admin',), sub='fuzzer')}", "X-Tenant-Id": TENANT}
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 MAX_EXAMPLES = int(os.environ.get("TRIPCORD_FUZZ_EXAMPLES", "30"))
-KNOWN_TRIGGERS = 4  # real ids stand in for about half of the generated trigger ids
+KNOWN = 4  # real ids stand in for about half of the generated ids of each kind
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 cases: Counter = Counter()  # (backend, operation) → requests sent
@@ -47,7 +48,7 @@ def server(request, tmp_path_factory, nats_url):
         database_url = create_database(admin_url)
         request.addfinalizer(lambda: drop_database(admin_url, database_url))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(SignedWebhooks, "deliver", _loopback_only(SignedWebhooks.deliver))
+        patch.setattr(SignedWebhooks, "send", _loopback_only(SignedWebhooks.send))
         app = create_app(make_settings(data_dir, database_url, nats_url=nats_url, dispatch_deadline_s=0.5))
         with LiveServer(app) as live:
             live.backend = request.param
@@ -61,17 +62,24 @@ def http(server):
 
 
 @pytest.fixture(scope="module")
-def trigger_ids(server, http):
-    """Triggers that exist, so the fuzzer reaches the 200 paths of the {trigger_id} operations too."""
-    ids = []
-    for n in range(KNOWN_TRIGGERS):
+def known_ids(server, http) -> dict[str, list[str]]:
+    """Triggers, events, dispatches and customers that exist, so the fuzzer reaches the 200 paths of the
+    operations that name one too."""
+    known = {"trigger_id": [], "event_id": [], "dispatch_id": [], "customer_id": []}
+    for n in range(KNOWN):
         body = {"name": f"known {n}", "eventType": "purchase", "actionType": "recommend",
                 "actionConfig": {"decisionFlowId": "df_1"},
                 "condition": {"field": "amount", "operator": "greater_than", "value": n}}
         response = http.post(f"{server.url}/api/v1/triggers", json=body, headers=AUTH, timeout=10)
         assert response.status_code == 201, response.text
-        ids.append(response.json()["id"])
-    return ids
+        known["trigger_id"].append(response.json()["id"])
+    for n in range(KNOWN):
+        event = {"type": "purchase", "customerId": f"known-{n}", "data": {"amount": n + 0.5}}
+        answer = http.post(f"{server.url}/api/v1/events/ingest", json=event, headers=AUTH, timeout=10).json()
+        known["event_id"].append(answer["eventId"])
+        known["customer_id"].append(event["customerId"])
+        known["dispatch_id"].append(answer["actionsDispatched"][0]["dispatchId"])
+    return known
 
 
 def test_the_fuzzed_document_is_the_served_one(server, http):
@@ -83,11 +91,12 @@ def test_the_fuzzed_document_is_the_served_one(server, http):
 @pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-def test_operation_never_fails_and_matches_its_schema(case, server, http, trigger_ids):
-    if "trigger_id" in (case.path_parameters or {}):
-        pick = zlib.crc32(str(case.path_parameters["trigger_id"]).encode()) % (2 * KNOWN_TRIGGERS)
-        if pick < KNOWN_TRIGGERS:
-            case.path_parameters["trigger_id"] = trigger_ids[pick]
+def test_operation_never_fails_and_matches_its_schema(case, server, http, known_ids):
+    for name, ids in known_ids.items():
+        if name in (case.path_parameters or {}):
+            pick = zlib.crc32(str(case.path_parameters[name]).encode()) % (2 * KNOWN)
+            if pick < KNOWN:
+                case.path_parameters[name] = ids[pick]
     case.headers = {**(case.headers or {}), **AUTH}
     response = case.call_and_validate(base_url=server.url, session=http, checks=CHECKS, timeout=10)
     cases[server.backend, case.operation.label] += 1
@@ -105,10 +114,10 @@ def test_every_operation_was_fuzzed_on_every_backend():
           f"statuses={dict(sorted(statuses.items()))}")
 
 
-def _loopback_only(deliver):
+def _loopback_only(send):
     """Fuzzed webhook URLs must never send traffic off this machine, whatever the SSRF guard decides."""
-    async def guarded(self, message, timeout):
-        if urlsplit(message.subject).hostname not in ("127.0.0.1", "localhost", "::1"):
+    async def guarded(self, delivery, timeout):
+        if urlsplit(delivery.target).hostname not in ("127.0.0.1", "localhost", "::1"):
             raise WebhookRefused("the fuzz run sends webhooks to loopback only")
-        return await deliver(self, message, timeout)
+        return await send(self, delivery, timeout)
     return guarded

@@ -2,29 +2,27 @@
 
 import pytest
 
-from application.trigger_index import TriggerIndex
-from application.triggers import Triggers
-from infrastructure import storage as storage_module
-from infrastructure.storage import SqlStorage, open_journal
+from infrastructure.sql import listing as listing_module
+from tests.stores import Stores
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def triggers(request):
+async def triggers(request):
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "fresh_postgres_url")
-    journal = open_journal(url)
-    service = Triggers(journal, SqlStorage(journal), TriggerIndex())
+    stores = Stores.open(url)
+    service = stores.triggers()
     for n in range(7):
         service.create("t1", {"name": f"n{n}", "event_type": "purchase" if n % 2 else "page_view",
                               "action_type": "recommend", "action_config": {"decisionFlowId": "df"},
                               "priority": n % 3}, "tester")
     yield service
-    journal.close()
+    await stores.close()
 
 
 @pytest.mark.parametrize("event_type", [None, "purchase"])
 def test_every_page_is_the_same_through_either_path(triggers, monkeypatch, event_type):
     def pages(deep_from: int) -> list:
-        monkeypatch.setattr(storage_module, "DEEP_OFFSET", deep_from)
+        monkeypatch.setattr(listing_module, "DEEP_OFFSET", deep_from)
         return [triggers.page("t1", None, event_type, 3, offset) for offset in range(9)]
 
     direct, deep = pages(10**9), pages(0)

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import delete
 
 from application.ports import UnitOfWork
-from application.trigger_index import TriggerIndex
 from application.triggers import Triggers
-from domain.customer_events import CustomerEvent
-from infrastructure.storage import SqlStorage, open_journal
-from infrastructure.tables import projection_position, trigger_counts, trigger_listing
+from domain.cooldown import CustomerCooldown
+from infrastructure.sql.listing import SqlTriggerListing
+from infrastructure.sql.tables import positions, trigger_counts, trigger_listing
+from tests.stores import Stores
 
 TRIPCORD = Path(sys.executable).with_name("tripcord")
 JOURNEY = {"name": "High-Value Purchase Trigger", "event_type": "purchase", "action_type": "enroll_journey",
@@ -22,7 +22,7 @@ JOURNEY = {"name": "High-Value Purchase Trigger", "event_type": "purchase", "act
            "condition": {"field": "amount", "operator": "greater_than", "value": 500},
            "priority": 80, "cooldown_ms": 86400000}
 WEBHOOK = {"name": "Notify", "event_type": "outcome.recorded", "action_type": "webhook",
-           "action_config": {"url": "https://hooks.example.com/in", "secret": "whsec_abc"}}
+           "action_config": {"url": "https://hooks.example.com/in", "secret": "a-plain-secret-of-24-chars!"}}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -33,17 +33,17 @@ def url(request, tmp_path):
 
 
 @pytest.fixture
-def open_triggers(url):
-    journals = []
+async def open_triggers(url):
+    opened_stores = []
 
     def opened() -> Triggers:
-        journals.append(open_journal(url))
-        triggers = Triggers(journals[-1], SqlStorage(journals[-1]), TriggerIndex())
+        opened_stores.append(Stores.open(url))
+        triggers = opened_stores[-1].triggers()
         triggers.refresh_index()
         return triggers
     yield opened
-    for journal in journals:
-        journal.close()
+    for stores in opened_stores:
+        await stores.close()
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def make_history(triggers: Triggers, tenants: list[str]) -> None:
         ids = [triggers.create(tenant_id, {**JOURNEY, "priority": p, "name": f"{tenant_id} {p}"}, "alice")
                ["trigger_id"] for p in (50, 80, 50, 10)]
         webhook = triggers.create(tenant_id, WEBHOOK, "alice")["trigger_id"]
-        triggers.storage.record([UnitOfWork(events=CustomerEvent(tenant_id, f"evt_{n}", {"n": n}).collect_events())])
+        triggers.record([UnitOfWork(events=[CustomerCooldown.fire_after(None, tenant_id, "tr_x", f"c{n}", 1, "e")])])
         triggers.update(tenant_id, ids[0], {"priority": 99, "description": "raised"}, "bob")
         triggers.update(tenant_id, ids[1], {"status": "paused"}, "bob")
         triggers.update(tenant_id, ids[2], {"status": "paused", "event_type": "page_view"}, "bob")
@@ -70,16 +70,16 @@ def make_history(triggers: Triggers, tenants: list[str]) -> None:
         triggers.update(tenant_id, webhook, {"action_config": {"url": "https://hooks.example.com/v2"}}, "bob")
 
 
-def snapshot(storage: SqlStorage, tenants: list[str]) -> dict:
+def snapshot(storage: SqlTriggerListing, tenants: list[str]) -> dict:
     pages = {t: storage.listing_page(t, None, None, 10_000, 0) for t in tenants}
     return {"pages": pages, "changes": storage.listing_changes(0), "position": storage.listing_position()}
 
 
-def wipe_listing(storage: SqlStorage) -> None:
-    with storage.recorder.datastore.engine.begin() as connection:
+def wipe_listing(storage: SqlTriggerListing) -> None:
+    with storage.database.engine.begin() as connection:
         connection.execute(delete(trigger_listing))
         connection.execute(delete(trigger_counts))
-        connection.execute(delete(projection_position))
+        connection.execute(delete(positions))
 
 
 def test_the_history_leaves_a_listing_to_rebuild(triggers):
@@ -87,7 +87,7 @@ def test_the_history_leaves_a_listing_to_rebuild(triggers):
 
     make_history(triggers, tenants)
 
-    rows, total = triggers.storage.listing_page(tenants[0], None, None, 100, 0)
+    rows, total = triggers.listing.listing_page(tenants[0], None, None, 100, 0)
     assert total == 4 and [r["priority"] for r in rows] == [99, 80, 50, 50]
     assert [r["status"] for r in rows] == ["active", "paused", "active", "active"]
 
@@ -95,44 +95,44 @@ def test_the_history_leaves_a_listing_to_rebuild(triggers):
 def test_replay_gives_the_same_listing(triggers):
     tenants = [tenant(), tenant()]
     make_history(triggers, tenants)
-    before = snapshot(triggers.storage, tenants)
+    before = snapshot(triggers.listing, tenants)
 
-    applied = triggers.storage.replay_listing()
+    applied = triggers.listing.replay_listing()
 
     assert applied == 2 * 12
-    assert snapshot(triggers.storage, tenants) == before
+    assert snapshot(triggers.listing, tenants) == before
 
 
 def test_replay_into_an_empty_listing(triggers):
     tenants = [tenant(), tenant()]
     make_history(triggers, tenants)
-    before = snapshot(triggers.storage, tenants)
-    wipe_listing(triggers.storage)
-    assert triggers.storage.listing_page(tenants[0], None, None, 100, 0) == ([], 0)
+    before = snapshot(triggers.listing, tenants)
+    wipe_listing(triggers.listing)
+    assert triggers.listing.listing_page(tenants[0], None, None, 100, 0) == ([], 0)
 
-    triggers.storage.replay_listing()
+    triggers.listing.replay_listing()
 
-    assert snapshot(triggers.storage, tenants) == before
+    assert snapshot(triggers.listing, tenants) == before
 
 
 def test_writes_after_a_replay_continue_the_projection(triggers):
     tenants = [tenant()]
     make_history(triggers, tenants)
-    triggers.storage.replay_listing()
+    triggers.listing.replay_listing()
 
     created = triggers.create(tenants[0], {**JOURNEY, "priority": 1000}, "alice")
-    before = snapshot(triggers.storage, tenants)
-    triggers.storage.replay_listing()
+    before = snapshot(triggers.listing, tenants)
+    triggers.listing.replay_listing()
 
     assert before["pages"][tenants[0]][0][0]["trigger_id"] == created["trigger_id"]
-    assert snapshot(triggers.storage, tenants) == before
+    assert snapshot(triggers.listing, tenants) == before
 
 
 def test_the_replay_command_rebuilds_the_listing(triggers, url, tmp_path):
     tenants = [tenant(), tenant()]
     make_history(triggers, tenants)
-    before = snapshot(triggers.storage, tenants)
-    wipe_listing(triggers.storage)
+    before = snapshot(triggers.listing, tenants)
+    wipe_listing(triggers.listing)
     env = {**os.environ, "TRIPCORD_DATABASE_URL": url, "TRIPCORD_DATA_DIR": str(tmp_path / "cli"),
            "TRIPCORD_NATS_URL": "none"}
 
@@ -140,8 +140,8 @@ def test_the_replay_command_rebuilds_the_listing(triggers, url, tmp_path):
                           timeout=60)
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "trigger listing rebuilt from 24 events"
-    assert snapshot(triggers.storage, tenants) == before
+    assert done.stdout.strip().startswith("trigger listing rebuilt from 24 events;")
+    assert snapshot(triggers.listing, tenants) == before
 
 
 def test_another_process_sees_changes_after_refreshing_its_index(open_triggers):
@@ -153,7 +153,7 @@ def test_another_process_sees_changes_after_refreshing_its_index(open_triggers):
 
     trigger_id = writer.create(tenant_id, JOURNEY, "alice")["trigger_id"]
     assert active() == []
-    assert reader.storage.listing_position() > reader.index.position
+    assert reader.listing.listing_position() > reader.index.position
     reader.refresh_index()
     assert active() == [trigger_id]
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from infrastructure.storage import open_journal
+from infrastructure.sql.database import open_journal
 from tests.servers import libpq_url
 
 

@@ -8,12 +8,12 @@ import pytest
 from nats.js.api import DiscardPolicy, StreamConfig
 from nats.js.errors import APIError, NoStreamResponseError
 
-from infrastructure.stream import JetStream
+from infrastructure.stream import JetStream, StreamSettings
 
 
 @pytest.fixture
 async def jetstream(nats_url):
-    stream = JetStream(nats_url, duplicate_window_s=120)
+    stream = JetStream([nats_url], StreamSettings(duplicate_window_s=120))
     stream.start()
     assert await stream.wait_ready(10)
     yield stream

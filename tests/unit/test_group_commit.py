@@ -3,7 +3,7 @@
 import asyncio
 from eventsourcing.persistence import IntegrityError
 
-from application.ports import UnitOfWork
+from application.ports import StreamAck, UnitOfWork
 from infrastructure.group_commit import GroupCommit
 
 
@@ -15,14 +15,14 @@ class Store:
 
     async def record(self, units):
         await asyncio.sleep(0)  # a round trip: units that arrive meanwhile queue for the next batch
-        names = [u.outbox_done[0] for u in units]
+        names = [u.acks[0].event_id for u in units]
         if any(name.startswith("clash") for name in names):
             raise IntegrityError("version clash")
         self.transactions.append(names)
 
 
 def unit(name: str, events=()) -> UnitOfWork:
-    return UnitOfWork(events=list(events), outbox_done=[name])
+    return UnitOfWork(events=list(events), acks=[StreamAck(name, 1)])
 
 
 async def test_units_waiting_together_share_one_transaction():
@@ -65,7 +65,7 @@ class NamingStore:
 
     async def record(self, units):
         await asyncio.sleep(0)
-        names = [u.outbox_done[0] for u in units]
+        names = [u.acks[0].event_id for u in units]
         self.transactions.append([n for n in names if not n.startswith("clash")])
         return [i for i, n in enumerate(names) if n.startswith("clash")]
 

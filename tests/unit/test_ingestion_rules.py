@@ -11,8 +11,10 @@ from application.cooldowns import Cooldowns
 from application.trigger_index import TriggerIndex
 from domain.cooldown import CustomerCooldown
 from domain.customer_events import INGEST_TYPES, trigger_event_types
-from domain.dispatch import Dispatch
-from infrastructure.webhooks import PublicOnlyResolver, WebhookRefused, is_public, signature
+from domain.dispatch import dispatch_id, fire_of
+from application.ports import WebhookRefused
+from infrastructure.webhooks import PublicOnlyResolver, is_public, signature
+from tests.unit.fakes import PlainTemplates
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -49,7 +51,7 @@ def ids(found) -> list[str]:
 
 
 def test_candidates_merge_the_own_and_internal_types_by_priority_then_oldest_first():
-    index = TriggerIndex()
+    index = TriggerIndex(PlainTemplates())
     index.apply([
         row("own_low", "purchase", priority=10, age_s=0, position=1),
         row("outcome_high", "outcome.recorded", priority=90, age_s=5, position=2),
@@ -67,7 +69,7 @@ def test_candidates_merge_the_own_and_internal_types_by_priority_then_oldest_fir
 
 
 def test_paused_and_deleted_triggers_are_not_candidates_and_reactivation_brings_one_back():
-    index = TriggerIndex()
+    index = TriggerIndex(PlainTemplates())
     index.apply([row("a", position=1), row("b", position=2), row("c", position=3)], 3)
     assert ids(index.candidates("t1", ("purchase",))) == ["a", "b", "c"]
 
@@ -80,7 +82,7 @@ def test_paused_and_deleted_triggers_are_not_candidates_and_reactivation_brings_
 
 
 def test_an_older_row_never_replaces_a_newer_state_of_the_same_trigger():
-    index = TriggerIndex()
+    index = TriggerIndex(PlainTemplates())
     index.apply([row("a", status="paused", position=7)], 7)
 
     index.apply([row("a", status="active", position=3)], 7)
@@ -89,7 +91,7 @@ def test_an_older_row_never_replaces_a_newer_state_of_the_same_trigger():
 
 
 def test_a_trigger_moved_to_another_event_type_leaves_its_old_type():
-    index = TriggerIndex()
+    index = TriggerIndex(PlainTemplates())
     index.apply([row("a", "purchase", position=1)], 1)
 
     index.apply([row("a", "customer.updated", position=2)], 2)
@@ -100,8 +102,21 @@ def test_a_trigger_moved_to_another_event_type_leaves_its_old_type():
 
 # -- cooldowns ------------------------------------------------------------------------------
 
+class OldStyle:
+    """try_fire as ingestion uses the cache: the fire's event when the window is open, else None."""
+
+    def __init__(self, cooldowns: Cooldowns):
+        self.cooldowns = cooldowns
+
+    def try_fire(self, tenant, trigger, customer, cooldown_ms, now_ms, event_id):
+        key = (tenant, trigger, customer)
+        if not self.cooldowns.window_open(key, cooldown_ms, now_ms):
+            return None
+        return self.cooldowns.fire(key, now_ms, event_id)
+
+
 def test_a_first_fire_opens_a_window_that_a_second_call_sees_before_anything_is_saved():
-    cooldowns = Cooldowns()
+    cooldowns = OldStyle(Cooldowns())
 
     first = cooldowns.try_fire("t1", "tr_1", "c1", 1000, now_ms=10_000, event_id="evt_1")
     second = cooldowns.try_fire("t1", "tr_1", "c1", 1000, now_ms=10_001, event_id="evt_2")
@@ -113,7 +128,7 @@ def test_a_first_fire_opens_a_window_that_a_second_call_sees_before_anything_is_
 
 
 def test_the_window_reopens_once_the_cooldown_has_passed():
-    cooldowns = Cooldowns()
+    cooldowns = OldStyle(Cooldowns())
     first = cooldowns.try_fire("t1", "tr_1", "c1", 1000, 10_000, "evt_1")
 
     assert cooldowns.try_fire("t1", "tr_1", "c1", 1000, 10_999, "evt_2") is None
@@ -124,7 +139,7 @@ def test_the_window_reopens_once_the_cooldown_has_passed():
 
 
 def test_windows_are_per_customer_and_per_trigger():
-    cooldowns = Cooldowns()
+    cooldowns = OldStyle(Cooldowns())
     assert cooldowns.try_fire("t1", "tr_1", "c1", 1000, 10_000, "e1") is not None
 
     assert cooldowns.try_fire("t1", "tr_1", "c2", 1000, 10_000, "e2") is not None
@@ -133,22 +148,22 @@ def test_windows_are_per_customer_and_per_trigger():
 
 
 def test_a_forgotten_reservation_no_longer_blocks_and_a_learned_one_does():
-    cooldowns = Cooldowns()
+    cooldowns = OldStyle(Cooldowns())
     key = ("t1", "tr_1", "c1")
     cooldowns.try_fire("t1", "tr_1", "c1", 1000, 10_000, "e1")
 
-    cooldowns.forget(key)
+    cooldowns.cooldowns.forget(key)
     assert cooldowns.try_fire("t1", "tr_1", "c1", 1000, 10_001, "e2") is not None
 
     stored = CustomerCooldown("t1", "tr_1", "c1", 20_000, "stored")
     stored.fire(20_100, "stored again")
-    cooldowns.learn(key, stored)
+    cooldowns.cooldowns.learn(key, stored)
     assert cooldowns.try_fire("t1", "tr_1", "c1", 1000, 21_000, "e3") is None
     assert cooldowns.try_fire("t1", "tr_1", "c1", 1000, 21_100, "e4").originator_version == 3
 
 
 def test_the_cache_is_bounded():
-    cooldowns = Cooldowns(capacity=2)
+    cooldowns = OldStyle(Cooldowns(capacity=2))
     for customer in ("c1", "c2", "c3"):
         cooldowns.try_fire("t1", "tr_1", customer, 1000, 10_000, customer)
 
@@ -157,7 +172,7 @@ def test_the_cache_is_bounded():
 
 
 def test_the_window_is_closed_strictly_inside_the_cooldown():
-    cooldowns = Cooldowns()
+    cooldowns = OldStyle(Cooldowns())
     cooldowns.try_fire("t1", "tr_1", "c1", 100, 5_000, "e1")
 
     assert cooldowns.try_fire("t1", "tr_1", "c1", 100, 5_000, "e2") is None
@@ -230,15 +245,15 @@ async def test_the_resolver_refuses_a_name_that_points_inward():
         await resolver.close()
 
 
-def test_a_dispatch_id_round_trips_to_its_aggregate():
-    dispatch = Dispatch("t1", "evt_1", "tr_1", 1, "webhook")
+def test_a_dispatch_id_joins_its_event_and_its_trigger():
+    dispatch = dispatch_id("evt_1a2b", "tr_9f")
 
-    assert dispatch.dispatch_id == Dispatch.public_id("t1", "evt_1", "tr_1")
-    assert Dispatch.id_of(dispatch.dispatch_id) == dispatch.id
+    assert dispatch == "dsp_1a2b_9f" and fire_of(dispatch) == ("evt_1a2b", "tr_9f")
+    assert fire_of("dsp_nope") is None and fire_of("evt_1_2") is None and fire_of("dsp__9f") is None
 
 
 def test_triggers_with_equal_conditions_share_one_evaluation_per_event():
-    index = TriggerIndex()
+    index = TriggerIndex(PlainTemplates())
     condition = {"field": "amount", "operator": "greater_than", "value": 10}
     index.apply([row("a", "purchase", condition=condition, position=1),
                  row("b", "purchase", condition=dict(condition), position=2),
@@ -251,7 +266,7 @@ def test_triggers_with_equal_conditions_share_one_evaluation_per_event():
 
 
 def test_a_shared_condition_is_released_with_its_last_trigger():
-    index = TriggerIndex()
+    index = TriggerIndex(PlainTemplates())
     index.apply([row("a", "purchase", condition={"field": "x", "operator": "exists"}, position=1)], 1)
     index.apply([row("a", "purchase", condition={"field": "x", "operator": "exists"}, position=2,
                      deleted=True)], 2)

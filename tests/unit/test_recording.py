@@ -2,33 +2,11 @@
 
 from application.journal import Journal
 from domain.cooldown import CustomerCooldown
-from domain.customer_events import CustomerEvent
-from domain.dispatch import Dispatch
+from domain.frequency_caps import CustomerAllowance
 
 
 def state(event) -> dict:
     return {k: v for k, v in event.__dict__.items() if k != "timestamp"}
-
-
-def test_a_recorded_customer_event_is_the_aggregate_s_creation_event():
-    [by_aggregate] = CustomerEvent("t1", "evt_1", {"type": "purchase"}).collect_events()
-    direct = CustomerEvent.recorded("t1", "evt_1", {"type": "purchase"})
-
-    assert type(direct) is type(by_aggregate) and state(direct) == state(by_aggregate)
-
-
-def test_a_requested_dispatch_and_its_first_outcome_are_what_its_commands_record():
-    dispatch = Dispatch("t1", "evt_1", "tr_1", 3, "webhook")
-    dispatch.fail(1, "refused")
-    by_aggregate = dispatch.collect_events()
-
-    direct = [Dispatch.requested("t1", "evt_1", "tr_1", 3, "webhook"),
-              Dispatch.first_attempt(dispatch.dispatch_id, "refused")]
-
-    assert [type(e) for e in direct] == [type(e) for e in by_aggregate]
-    assert [state(e) for e in direct] == [state(e) for e in by_aggregate]
-    assert state(Dispatch.first_attempt(dispatch.dispatch_id, None)) == {
-        "originator_id": dispatch.id, "originator_version": 2, "attempt": 1}
 
 
 def test_cooldown_fires_are_what_its_commands_record():
@@ -43,16 +21,29 @@ def test_cooldown_fires_are_what_its_commands_record():
     assert [state(e) for e in direct] == [state(e) for e in by_aggregate]
 
 
+def test_allowance_spends_are_what_its_commands_record():
+    allowance = CustomerAllowance("t1", "c1", "cap", 1_000, 2)
+    allowance.spend(2_000, 2)
+    by_aggregate = allowance.collect_events()
+
+    direct = [CustomerAllowance.spend_after(None, "t1", "c1", "cap", 1_000, 2),
+              CustomerAllowance.spend_after(1, "t1", "c1", "cap", 2_000, 2)]
+
+    assert [type(e) for e in direct] == [type(e) for e in by_aggregate]
+    assert [state(e) for e in direct] == [state(e) for e in by_aggregate]
+
+
 def test_saved_direct_events_replay_into_the_aggregate():
     journal = Journal()
-    journal.save(Dispatch.requested("t1", "evt_1", "tr_1", 3, "recommend"),
-                 CustomerCooldown.fire_after(None, "t1", "tr_1", "c1", 1_000, "e1"))
-    dispatch_id = Dispatch.public_id("t1", "evt_1", "tr_1")
-    journal.save(Dispatch.first_attempt(dispatch_id, None),
-                 CustomerCooldown.fire_after(1, "t1", "tr_1", "c1", 2_000, "e2"))
+    journal.save(CustomerCooldown.fire_after(None, "t1", "tr_1", "c1", 1_000, "e1"),
+                 CustomerAllowance.spend_after(None, "t1", "c1", "cap", 1_000, 2))
+    journal.save(CustomerCooldown.fire_after(1, "t1", "tr_1", "c1", 2_000, "e2"),
+                 CustomerAllowance.spend_after(1, "t1", "c1", "cap", 2_000, 2),
+                 )
+    journal.save(CustomerAllowance.spend_after(2, "t1", "c1", "cap", 3_000, 2))
 
-    dispatch = journal.repository.get(Dispatch.id_of(dispatch_id))
     cooldown = journal.repository.get(CustomerCooldown.create_id("t1", "tr_1", "c1"))
+    allowance = journal.repository.get(CustomerAllowance.create_id("t1", "c1", "cap"))
 
-    assert (dispatch.outcome, dispatch.attempts, dispatch.version, dispatch.trigger_version) == ("delivered", 1, 2, 3)
     assert (cooldown.fired_at_ms, cooldown.event_id, cooldown.version) == (2_000, "e2", 2)
+    assert (allowance.recent, allowance.version) == ([2_000, 3_000], 3)  # only the last `limit` are kept

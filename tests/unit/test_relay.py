@@ -1,107 +1,146 @@
-"""The relay with in-memory fakes: outcomes are recorded even when another writer clashes."""
+"""The relay with in-memory fakes: it finishes what a request left undone, and retries on schedule."""
 
-from eventsourcing.persistence import IntegrityError
+import asyncio
 
-from application.delivery import Deliveries
+import pytest
+
+from application.deliveries import Sender
 from application.journal import Journal
-from application.ports import OutboxMessage
+from application.ports import DispatchRecord, LoggedEvent, TriggerOutcome
+from application.rebuilds import Rebuilds
 from application.relay import Relay, RelayPolicy
-from domain.dispatch import Dispatch
+from domain.dispatch import DispatchState, dispatch_id
+from domain.trigger import Trigger
+from tests.unit.fakes import MemoryDispatchLog, MemoryEventLog, Observer, PlainTemplates, inline
 
-
-class Outbox:
-    def __init__(self, *messages):
-        self.messages = list(messages)
-        self.rescheduled = []
-
-    def claim_due(self, now_ms, lease_ms, limit):
-        claimed, self.messages = self.messages, []
-        return claimed
-
-    def reschedule(self, message_id, due_at_ms, attempts):
-        self.rescheduled.append((message_id, attempts))
+NOW = 1_900_000_000_000
+RIPE, YOUNG = NOW - 60_000, NOW
 
 
 class Stream:
-    def __init__(self, fail=False):
-        self.fail = fail
+    def __init__(self, fail=False, hang=False):
+        self.fail, self.hang = fail, hang
         self.published = []
 
     async def publish(self, subject, message_id, body):
+        if self.hang:
+            await asyncio.Event().wait()
         if self.fail:
             raise ConnectionError("stream down")
-        self.published.append(message_id)
-        return len(self.published)
+        self.published.append((subject, message_id))
+        return 100 + len(self.published)
 
 
-class Observer:
-    def __getattr__(self, name):
-        return lambda *args: None
-
-
-async def blocking(fn, *args):
-    return fn(*args)
-
-
-def relay_for(journal, outbox, stream, commit, max_attempts=3):
-    return Relay(journal, outbox, Deliveries(stream, webhooks=None), commit, blocking, Observer(),
-                 RelayPolicy(max_attempts=max_attempts, base_ms=10, max_ms=100))
-
-
-def saved_dispatch(journal) -> tuple[Dispatch, OutboxMessage]:
-    dispatch = Dispatch("t1", "evt_1", "tr_1", 1, "recommend")
-    journal.save(dispatch)
-    message = OutboxMessage(Dispatch.public_id("t1", "evt_1", "tr_1"), "action", "t1",
-                            "tripcord.actions.t1.recommend", {"dispatchId": "x"}, 0, attempts=2)
-    return dispatch, message
-
-
-async def test_an_outcome_that_clashes_is_applied_again_on_the_newer_dispatch():
+@pytest.fixture
+def journal():
     journal = Journal()
-    dispatch, message = saved_dispatch(journal)
-    settled = []
-
-    async def commit(unit):
-        if not settled:  # another writer records an attempt first
-            rival = journal.repository.get(dispatch.id)
-            rival.fail(1, "earlier attempt")
-            journal.save(rival)
-            settled.append("clash")
-            raise IntegrityError("version clash")
-        journal.save(*unit.events)
-        settled.extend(unit.outbox_done)
-
-    await relay_for(journal, Outbox(message), Stream(), commit).run_once()
-
-    history = [type(e).__name__ for e in journal.events.get(dispatch.id)]
-    assert history == ["Requested", "AttemptFailed", "Delivered"]
-    assert settled == ["clash", message.id]
+    trigger = Trigger.create("t1", "tr_1", {"name": "n", "event_type": "purchase", "action_type": "recommend",
+                                            "action_config": {"decisionFlowId": "df"}}, "me")
+    journal.save(trigger)
+    return journal
 
 
-async def test_a_dispatch_is_declared_dead_after_its_last_attempt():
-    journal = Journal()
-    dispatch, message = saved_dispatch(journal)
-    last = OutboxMessage(message.id, message.kind, message.tenant_id, message.subject, message.body, 0,
-                         attempts=3)
-    settled = []
-
-    async def commit(unit):
-        journal.save(*unit.events)
-        settled.extend(unit.outbox_done)
-
-    await relay_for(journal, Outbox(last), Stream(fail=True), commit, max_attempts=3).run_once()
-
-    assert journal.repository.get(dispatch.id).outcome == "dead"
-    assert settled == [message.id]
+def event(event_id: str, received_ms: int, *fired: str) -> LoggedEvent:
+    body = {"id": event_id, "tenantId": "t1", "type": "purchase", "customerId": "c1", "channel": None,
+            "timestamp": "t", "receivedAt": "t", "data": {}, "triggerEventTypes": ["purchase"]}
+    return LoggedEvent("t1", event_id, "c1", "purchase", received_ms, body,
+                       tuple(TriggerOutcome(t, 1, "recommend", "fired") for t in fired))
 
 
-async def test_a_stream_event_that_fails_is_rescheduled_never_given_up():
-    event = OutboxMessage("evt_1", "event", "t1", "tripcord.events.t1.purchase", {"id": "evt_1"}, 0, attempts=99)
-    outbox = Outbox(event)
+def relay(journal, events, dispatches, stream, schedule=(1, 2)) -> Relay:
+    policy = RelayPolicy(retry_schedule=schedule, grace_ms=10_000, attempt_timeout_s=0.2, publish_timeout_s=0.2)
+    return Relay(events, dispatches, Rebuilds(journal, events, PlainTemplates()), Sender(stream, webhooks=None),
+                 inline, Observer(), policy)
 
-    async def commit(unit):
-        raise AssertionError("nothing to record")
 
-    await relay_for(Journal(), outbox, Stream(fail=True), commit, max_attempts=3).run_once()
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    monkeypatch.setattr("application.relay._now_ms", lambda: NOW)
 
-    assert outbox.rescheduled == [("evt_1", 99)]
+
+async def test_a_ripe_unstreamed_event_is_published_once_and_the_checkpoint_passes_it(journal):
+    events, dispatches, stream = MemoryEventLog(event("evt_1", RIPE)), MemoryDispatchLog(), Stream()
+    events.append(event("evt_2", RIPE), sequence=7)  # the request streamed this one itself
+
+    await relay(journal, events, dispatches, stream).catch_up()
+    await relay(journal, events, dispatches, stream).catch_up()
+
+    assert stream.published == [("tripcord.events.t1.purchase", "evt_1")]
+    assert [e.stream_sequence for e in events.entries] == [101, 7] and events.position == 2
+
+
+async def test_a_young_event_is_left_to_its_request_and_holds_the_checkpoint(journal):
+    events, stream = MemoryEventLog(event("evt_1", RIPE), event("evt_2", YOUNG), event("evt_3", RIPE)), Stream()
+
+    await relay(journal, events, MemoryDispatchLog(), stream).catch_up()
+
+    assert [m for _, m in stream.published] == ["evt_1", "evt_3"]  # the young one may still be published
+    assert events.position == 1  # but the checkpoint never passes an unsettled event
+
+
+async def test_a_fire_that_left_no_record_gets_one_due_now(journal):
+    events, dispatches = MemoryEventLog(), MemoryDispatchLog()
+    events.append(event("evt_1", RIPE, "tr_1"), sequence=3)
+
+    await relay(journal, events, dispatches, Stream()).catch_up()
+
+    recovered = dispatches.get("t1", dispatch_id("evt_1", "tr_1"))
+    assert recovered.state == DispatchState("pending", NOW) and recovered.target == "tripcord.actions.t1.recommend"
+    assert events.position == 1
+
+
+async def test_with_the_stream_down_nothing_is_acknowledged_and_the_checkpoint_stays(journal):
+    events = MemoryEventLog(event("evt_1", RIPE))
+
+    await relay(journal, events, MemoryDispatchLog(), Stream(fail=True)).catch_up()
+
+    assert events.entries[0].stream_sequence is None and events.position == 0
+
+
+def pending(event_id: str, **state) -> DispatchRecord:
+    return DispatchRecord(dispatch_id(event_id, "tr_1"), "t1", "tr_1", 1, event_id, "c1", "recommend",
+                          "tripcord.actions.t1.recommend", DispatchState("pending", NOW, **state), (), RIPE)
+
+
+async def settle(the_relay: Relay) -> None:
+    await the_relay.retry_due()
+    await the_relay.stop(grace_s=1)
+
+
+async def test_a_due_dispatch_is_delivered_with_its_id_and_its_attempt_recorded(journal):
+    events, dispatches, stream = MemoryEventLog(event("evt_1", RIPE, "tr_1")), MemoryDispatchLog(), Stream()
+    dispatches.recover([pending("evt_1")])
+
+    await settle(relay(journal, events, dispatches, stream))
+
+    record = dispatches.get("t1", dispatch_id("evt_1", "tr_1"))
+    assert stream.published == [("tripcord.actions.t1.recommend", dispatch_id("evt_1", "tr_1"))]
+    assert record.state.status == "delivered" and [a["outcome"] for a in record.attempts] == ["delivered"]
+
+
+async def test_failures_follow_the_schedule_then_the_dispatch_is_dead(journal):
+    events, dispatches = MemoryEventLog(event("evt_1", RIPE, "tr_1")), MemoryDispatchLog()
+    dispatches.recover([pending("evt_1")])
+    down = relay(journal, events, dispatches, Stream(fail=True), schedule=(0, 0))
+
+    states = []
+    for _ in range(3):
+        await settle(down)
+        states.append(dispatches.get("t1", dispatch_id("evt_1", "tr_1")).state.status)
+
+    assert states == ["retrying", "retrying", "dead"]
+    record = dispatches.get("t1", dispatch_id("evt_1", "tr_1"))
+    assert len(record.attempts) == 3 and "no retry left after 3 attempts" in record.state.last_error
+
+
+async def test_a_receiver_that_never_answers_does_not_hold_the_cycle(journal):
+    events, dispatches = MemoryEventLog(), MemoryDispatchLog()
+    events.append(event("evt_1", RIPE, "tr_1"), sequence=1)
+    dispatches.recover([pending("evt_1")])
+    hanging = relay(journal, events, dispatches, Stream(hang=True))
+
+    started = asyncio.get_running_loop().time()
+    assert await hanging.run_once() == 1
+    assert asyncio.get_running_loop().time() - started < 0.1  # the cycle did not wait for the attempt
+    await hanging.stop(grace_s=1)  # the attempt times out after 0.2 s and is recorded as a failure
+    assert dispatches.get("t1", dispatch_id("evt_1", "tr_1")).state.status == "retrying"

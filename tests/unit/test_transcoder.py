@@ -9,10 +9,9 @@ from eventsourcing.persistence import JSONTranscoder
 
 from application.journal import Journal
 from domain.cooldown import CustomerCooldown
-from domain.customer_events import CustomerEvent
-from domain.dispatch import Dispatch
+from domain.frequency_caps import CustomerAllowance
 from domain.trigger import Trigger
-from infrastructure.event_recorder import OrjsonTranscoder
+from infrastructure.sql.event_recorder import OrjsonTranscoder
 
 MESSAGE = {"id": "evt_1", "data": {"amount": 1234.5, "tiny": 1e-7, "big": 2**53 - 1, "name": "Zoë 🚀",
                                    "nested": {"list": [1, None, True, "x"]}, "empty": {}}}
@@ -32,10 +31,9 @@ def states() -> list[dict]:
                                             "action_config": {"url": "https://example.com/h", "secret": "s" * 24},
                                             "condition": {"field": "amount", "operator": "greater_than", "value": 1.5}}, "me")
     trigger.change({"priority": 7}, "me")
-    dispatch = Dispatch("t1", "evt_1", "tr_1", 1, "webhook")
-    dispatch.fail(1, "refused: ünicode")
-    events = [*trigger.collect_events(), *dispatch.collect_events(),
-              CustomerEvent.recorded("t1", "evt_1", MESSAGE),
+    trigger.change({"description": "ünicode 🚀", "action_config": {"url": "https://example.com/h",
+                    "body": MESSAGE}}, "me")
+    events = [*trigger.collect_events(), CustomerAllowance.spend_after(3, "t1", "Zoë", "cap", 1_000, 5),
               CustomerCooldown.fire_after(None, "t1", "tr_1", "c1", 1_000, "evt_1")]
     return [{k: v for k, v in e.__dict__.items() if k not in ("originator_id", "originator_version")}
             for e in events]

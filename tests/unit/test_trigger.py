@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 
 from domain.errors import InvalidTrigger
@@ -29,7 +31,7 @@ def test_create_applies_the_defaults():
     trigger = create()
 
     assert trigger.settings == {**JOURNEY, "description": "", "condition": None, "priority": 50,
-                                "cooldown_ms": 0, "status": "active"}
+                                "cooldown_ms": 0, "status": "active", "ignore_frequency_caps": False}
     assert (trigger.tenant_id, trigger.trigger_id, trigger.version, trigger.deleted) == ("acme", "tr_1", 1, False)
 
 
@@ -157,7 +159,7 @@ def test_webhook_defaults_method_and_headers():
 
 def test_webhook_method_is_upper_cased_and_secret_kept():
     config = {"url": "http://hooks.example.com/in", "method": "put", "headers": {"X-Team": "growth"},
-              "secret": "whsec_abc"}
+              "secret": "whsec_" + base64.b64encode(b"k" * 24).decode()}
 
     assert create(**{**WEBHOOK, "action_config": config}).action_config == {**config, "method": "PUT"}
 
@@ -169,10 +171,29 @@ def test_webhook_method_is_upper_cased_and_secret_kept():
     ({"url": "javascript:alert(1)"}, "actionConfig.url"),
     ({"url": "https://h.example", "method": "TRACE"}, "actionConfig.method"),
     ({"url": "https://h.example", "headers": ["X-A"]}, "actionConfig.headers"),
-    ({"url": "https://h.example", "headers": {"X-A": 1}}, "actionConfig.headers"),
-    ({"url": "https://h.example", "headers": {"": "v"}}, "actionConfig.headers"),
+    ({"url": "https://h.example", "headers": {"X-A": 1}}, "actionConfig.headers.X-A"),
+    ({"url": "https://h.example", "headers": {"": "v"}}, "actionConfig.headers."),
     ({"url": "https://h.example", "headers": {f"X-{i}": "v" for i in range(33)}}, "actionConfig.headers"),
     ({"url": "https://h.example", "secret": ""}, "actionConfig.secret"),
+    # Headers that would forge the target host, desynchronise the framing or pass for our signature:
+    ({"url": "https://h.example", "headers": {"Host": "internal.example"}}, "actionConfig.headers.Host"),
+    ({"url": "https://h.example", "headers": {"content-length": "0"}}, "actionConfig.headers.content-length"),
+    ({"url": "https://h.example", "headers": {"Transfer-Encoding": "chunked"}},
+     "actionConfig.headers.Transfer-Encoding"),
+    ({"url": "https://h.example", "headers": {"Connection": "close"}}, "actionConfig.headers.Connection"),
+    ({"url": "https://h.example", "headers": {"TE": "trailers"}}, "actionConfig.headers.TE"),
+    ({"url": "https://h.example", "headers": {"Upgrade": "h2c"}}, "actionConfig.headers.Upgrade"),
+    ({"url": "https://h.example", "headers": {"Webhook-Signature": "v1,x"}},
+     "actionConfig.headers.Webhook-Signature"),
+    ({"url": "https://h.example", "headers": {"X-A": "a\r\nHost: evil"}}, "actionConfig.headers.X-A"),
+    ({"url": "https://h.example", "headers": {"X A": "v"}}, "actionConfig.headers.X A"),
+    ({"url": "https://h.example", "headers": {"X-A": "1", "x-a": "2"}}, "actionConfig.headers.x-a"),
+    # Secrets that sign with an empty or broken key, or are too short to keep anyone out:
+    ({"url": "https://h.example", "secret": "whsec_"}, "actionConfig.secret"),
+    ({"url": "https://h.example", "secret": "whsec_!!!!"}, "actionConfig.secret"),
+    ({"url": "https://h.example", "secret": "whsec_abc"}, "actionConfig.secret"),
+    ({"url": "https://h.example", "secret": "whsec_" + base64.b64encode(b"k" * 23).decode()}, "actionConfig.secret"),
+    ({"url": "https://h.example", "secret": "short-secret"}, "actionConfig.secret"),
     ({"url": "https://h.example", "signing": "x"}, "actionConfig.signing"),
 ])
 def test_webhook_config_rules(config, field):
@@ -295,20 +316,42 @@ def test_versions_count_every_recorded_event():
     assert trigger.version == 6
 
 
+OLD, NEW = "an-old-secret-of-24-chars-or-more", "a-new-secret-of-24-chars-or-more"
+
+
 def test_a_new_webhook_config_without_a_secret_keeps_the_secret_on_record():
     trigger = Trigger.create("t1", "tr_1", {"name": "hook", "event_type": "purchase", "action_type": "webhook",
-                                           "action_config": {"url": "https://a.example/h", "secret": "s3cret"}}, "u")
+                                           "action_config": {"url": "https://a.example/h", "secret": OLD}}, "u")
 
     trigger.change({"action_config": {"url": "https://b.example/h"}}, "u")
 
     assert trigger.action_config["url"] == "https://b.example/h"
-    assert trigger.action_config["secret"] == "s3cret"
+    assert trigger.action_config["secret"] == OLD
 
 
 def test_a_new_secret_replaces_the_old_one():
     trigger = Trigger.create("t1", "tr_1", {"name": "hook", "event_type": "purchase", "action_type": "webhook",
-                                           "action_config": {"url": "https://a.example/h", "secret": "old"}}, "u")
+                                           "action_config": {"url": "https://a.example/h", "secret": OLD}}, "u")
 
-    trigger.change({"action_config": {"url": "https://a.example/h", "secret": "new"}}, "u")
+    trigger.change({"action_config": {"url": "https://a.example/h", "secret": NEW}}, "u")
 
-    assert trigger.action_config["secret"] == "new"
+    assert trigger.action_config["secret"] == NEW
+
+
+@pytest.mark.parametrize("secret", ["whsec_" + base64.b64encode(b"k" * 24).decode(),
+                                    "whsec_" + base64.b64encode(b"k" * 64).decode(), "p" * 24])
+def test_a_standard_webhooks_secret_or_a_long_plain_one_is_accepted(secret):
+    assert create(**{**WEBHOOK, "action_config": {"url": "https://h.example", "secret": secret}}).action_config[
+        "secret"] == secret
+
+
+def test_a_header_sent_back_masked_keeps_its_value_and_a_new_value_replaces_it():
+    trigger = Trigger.create("t1", "tr_1", {"name": "hook", "event_type": "purchase", "action_type": "webhook",
+                                           "action_config": {"url": "https://a.example/h",
+                                                             "headers": {"Authorization": "Bearer k1", "X-A": "a"}}},
+                             "u")
+
+    trigger.change({"action_config": {"url": "https://a.example/h",
+                                      "headers": {"Authorization": "********", "X-A": "b"}}}, "u")
+
+    assert trigger.action_config["headers"] == {"Authorization": "Bearer k1", "X-A": "b"}

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from application.trigger_index import TriggerIndex
+from tests.unit.fakes import PlainTemplates
 from domain.customer_events import INGEST_TYPES, trigger_event_types
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -35,7 +36,7 @@ def listing_row(state: dict, position: int) -> dict:
 
 def rebuilt(latest: dict) -> TriggerIndex:
     """The reference: a fresh index given each trigger's latest row at once."""
-    index = TriggerIndex()
+    index = TriggerIndex(PlainTemplates())
     index.apply(list(latest.values()), max((r["position"] for r in latest.values()), default=0))
     return index
 
@@ -48,7 +49,7 @@ def answers(index: TriggerIndex) -> dict:
 @settings(max_examples=300, deadline=None)
 @given(batches)
 def test_changes_applied_in_batches_give_the_same_candidates_as_a_rebuild(batches):
-    index, latest, position = TriggerIndex(), {}, 1000
+    index, latest, position = TriggerIndex(PlainTemplates()), {}, 1000
     for batch in batches:
         rows = []
         for state, late in batch:

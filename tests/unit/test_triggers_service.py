@@ -2,19 +2,21 @@ import secrets
 
 import pytest
 
+from application.dry_runs import DryRuns
 from application.journal import Journal
 from application.trigger_index import TriggerIndex
 from application.trigger_listing import project
-from application.triggers import TriggerNotFound, Triggers, VersionConflict
+from application.triggers import TooManyTriggers, TriggerNotFound, Triggers, VersionConflict
 from domain.errors import InvalidTrigger
 from domain.trigger import Trigger
+from tests.unit.fakes import PlainTemplates
 
 HIGH_VALUE = {"name": "High-Value Purchase Trigger", "event_type": "purchase", "action_type": "enroll_journey",
               "action_config": {"journeyId": "journey_001"},
               "condition": {"field": "amount", "operator": "greater_than", "value": 500},
               "priority": 80, "cooldown_ms": 86400000}
 WEBHOOK = {"name": "Notify", "event_type": "purchase", "action_type": "webhook",
-           "action_config": {"url": "https://hooks.example.com/in", "secret": "whsec_abc"}}
+           "action_config": {"url": "https://hooks.example.com/in", "secret": "plain-secret-of-24-characters"}}
 
 
 class MemoryStorage:
@@ -44,11 +46,23 @@ class MemoryStorage:
     def listing_position(self) -> int:
         return self.position
 
+    def active_count(self, tenant_id) -> int:
+        return self.listing_page(tenant_id, "active", None, 0, 0)[1]
+
+
+def triggers_on(journal: Journal, max_active: int = 100) -> Triggers:
+    storage = MemoryStorage(journal)
+    return Triggers(journal, storage, storage.record, TriggerIndex(PlainTemplates()), PlainTemplates(), max_active)
+
 
 @pytest.fixture
 def triggers() -> Triggers:
-    journal = Journal()
-    return Triggers(journal, MemoryStorage(journal), TriggerIndex())
+    return triggers_on(Journal())
+
+
+@pytest.fixture
+def dry_runs(triggers) -> DryRuns:
+    return DryRuns(triggers.journal, triggers, PlainTemplates(), lambda tenant_id: ())
 
 
 @pytest.fixture
@@ -145,7 +159,7 @@ def test_delete_hides_the_trigger_but_keeps_its_history(triggers, tenant):
     lambda s, tenant, id_: s.update(tenant, id_, {"name": "x"}, "bob"),
     lambda s, tenant, id_: s.delete(tenant, id_, "bob"),
     lambda s, tenant, id_: s.history(tenant, id_),
-    lambda s, tenant, id_: s.test(tenant, id_, event({})),
+    lambda s, tenant, id_: DryRuns(s.journal, s, PlainTemplates(), lambda t: ()).test(tenant, id_, event({})),
 ])
 def test_unknown_trigger_is_not_found(triggers, tenant, command):
     with pytest.raises(TriggerNotFound):
@@ -155,7 +169,7 @@ def test_unknown_trigger_is_not_found(triggers, tenant, command):
 @pytest.mark.parametrize("command", [
     lambda s, tenant, id_: s.update(tenant, id_, {"name": "x"}, "bob"),
     lambda s, tenant, id_: s.delete(tenant, id_, "bob"),
-    lambda s, tenant, id_: s.test(tenant, id_, event({})),
+    lambda s, tenant, id_: DryRuns(s.journal, s, PlainTemplates(), lambda t: ()).test(tenant, id_, event({})),
 ])
 def test_deleted_trigger_is_not_found(triggers, tenant, command):
     trigger_id = triggers.create(tenant, HIGH_VALUE, "alice")["trigger_id"]
@@ -186,7 +200,7 @@ def test_history_records_every_change_with_its_actor(triggers, tenant):
     assert [(e["version"], e["change"], e["actor"]) for e in history] == [
         (1, "created", "alice"), (2, "updated", "bob"), (3, "paused", "carol"), (4, "activated", "dave"),
         (5, "deleted", "erin")]
-    assert history[0]["fields"] == {**HIGH_VALUE, "description": "", "status": "active"}
+    assert history[0]["fields"] == {**HIGH_VALUE, "description": "", "status": "active", "ignore_frequency_caps": False}
     assert [e["fields"] for e in history[1:]] == [{"name": "Renamed"}, {}, {}, {}]
     assert all(a["at"] < b["at"] for a, b in zip(history, history[1:]))
 
@@ -194,7 +208,8 @@ def test_history_records_every_change_with_its_actor(triggers, tenant):
 def test_history_redacts_the_webhook_secret(triggers, tenant):
     trigger_id = triggers.create(tenant, WEBHOOK, "alice")["trigger_id"]
     triggers.update(tenant, trigger_id, {"action_config": {"url": "https://hooks.example.com/v2",
-                                                           "secret": "whsec_new"}}, "bob")
+                                                           "secret": "whsec_bmV3LXNlY3JldC1vZi0yNC1ieXRlcyEhIQ=="}},
+                    "bob")
 
     created, updated = triggers.history(tenant, trigger_id)
 
@@ -209,81 +224,81 @@ def test_history_does_not_change_the_recorded_events(triggers, tenant):
 
     triggers.history(tenant, trigger_id)
 
-    assert triggers.get(tenant, trigger_id)["action_config"]["secret"] == "whsec_abc"
+    assert triggers.get(tenant, trigger_id)["action_config"]["secret"] == "plain-secret-of-24-characters"
 
 
-def test_dry_run_that_would_fire(triggers, tenant):
+def test_dry_run_that_would_fire(triggers, dry_runs, tenant):
     trigger_id = triggers.create(tenant, HIGH_VALUE, "alice")["trigger_id"]
 
-    result = triggers.test(tenant, trigger_id, event({"amount": 750}))
+    result = dry_runs.test(tenant, trigger_id, event({"amount": 750}))
 
-    assert (result.matched, result.reason) == (True, "All conditions matched")
+    assert (result.would_fire, result.reason) == (True, "All conditions matched")
     [leaf] = result.trace
     assert (leaf.path, leaf.field, leaf.actual, leaf.found, leaf.matched) == ("condition", "amount", 750, True, True)
 
 
-def test_dry_run_that_would_not_fire_explains_why(triggers, tenant):
+def test_dry_run_that_would_not_fire_explains_why(triggers, dry_runs, tenant):
     trigger_id = triggers.create(tenant, HIGH_VALUE, "alice")["trigger_id"]
 
-    result = triggers.test(tenant, trigger_id, event({"amount": 12}))
+    result = dry_runs.test(tenant, trigger_id, event({"amount": 12}))
 
-    assert not result.matched and result.reason == "amount: 12 is not greater than 500"
+    assert not result.would_fire and result.reason == "amount: 12 is not greater than 500"
     assert result.trace[0].matched is False
 
 
-def test_dry_run_with_a_missing_field(triggers, tenant):
+def test_dry_run_with_a_missing_field(triggers, dry_runs, tenant):
     trigger_id = triggers.create(tenant, HIGH_VALUE, "alice")["trigger_id"]
 
-    result = triggers.test(tenant, trigger_id, event({}))
+    result = dry_runs.test(tenant, trigger_id, event({}))
 
-    assert (result.matched, result.reason, result.trace[0].found) == (False, "amount: missing", False)
+    assert (result.would_fire, result.reason, result.trace[0].found) == (False, "amount: missing", False)
 
 
-def test_dry_run_of_a_paused_trigger_never_fires(triggers, tenant):
+def test_dry_run_of_a_paused_trigger_never_fires(triggers, dry_runs, tenant):
     trigger_id = triggers.create(tenant, {**HIGH_VALUE, "status": "paused"}, "alice")["trigger_id"]
 
-    result = triggers.test(tenant, trigger_id, event({"amount": 750}))
+    result = dry_runs.test(tenant, trigger_id, event({"amount": 750}))
 
-    assert (result.matched, result.reason) == (False, "Trigger is paused")
+    assert (result.would_fire, result.reason) == (False, "Trigger is paused")
     assert result.trace[0].matched is True
 
 
-def test_dry_run_checks_the_event_type(triggers, tenant):
+def test_dry_run_checks_the_event_type(triggers, dry_runs, tenant):
     trigger_id = triggers.create(tenant, HIGH_VALUE, "alice")["trigger_id"]
 
-    result = triggers.test(tenant, trigger_id, event({"amount": 750}, "page_view"))
+    result = dry_runs.test(tenant, trigger_id, event({"amount": 750}, "page_view"))
 
-    assert (result.matched, result.reason) == (False, "Trigger listens to purchase, not page_view")
+    assert (result.would_fire, result.reason) == (False, "Trigger listens to purchase, not page_view")
 
 
-def test_dry_run_accepts_an_internal_type_of_the_event(triggers, tenant):
+def test_dry_run_accepts_an_internal_type_of_the_event(triggers, dry_runs, tenant):
     trigger_id = triggers.create(tenant, {**HIGH_VALUE, "event_type": "outcome.recorded"}, "alice")["trigger_id"]
 
-    assert triggers.test(tenant, trigger_id, event({"amount": 750}, "purchase")).matched
+    assert dry_runs.test(tenant, trigger_id, event({"amount": 750}, "purchase")).would_fire
 
 
-def test_dry_run_without_a_type_skips_the_type_check(triggers, tenant):
+def test_dry_run_without_a_type_skips_the_type_check(triggers, dry_runs, tenant):
     trigger_id = triggers.create(tenant, HIGH_VALUE, "alice")["trigger_id"]
 
-    assert triggers.test(tenant, trigger_id, event({"amount": 750}, "")).matched
+    assert dry_runs.test(tenant, trigger_id, event({"amount": 750}, "")).would_fire
 
 
-def test_dry_run_without_a_condition_always_fires(triggers, tenant):
+def test_dry_run_without_a_condition_always_fires(triggers, dry_runs, tenant):
     trigger_id = triggers.create(tenant, {**HIGH_VALUE, "condition": None}, "alice")["trigger_id"]
 
-    result = triggers.test(tenant, trigger_id, event({}))
+    result = dry_runs.test(tenant, trigger_id, event({}))
 
-    assert (result.matched, result.reason, result.trace) == (True, "No condition: always fires", [])
+    assert (result.would_fire, result.reason, result.trace) == (True, "No condition: always fires", [])
 
 
-def test_dry_run_records_nothing(triggers, tenant):
+def test_dry_run_records_nothing(triggers, dry_runs, tenant):
     trigger_id = triggers.create(tenant, HIGH_VALUE, "alice")["trigger_id"]
-    position = triggers.storage.listing_position()
+    position = triggers.listing.listing_position()
 
-    triggers.test(tenant, trigger_id, event({"amount": 750}))
+    dry_runs.test(tenant, trigger_id, event({"amount": 750}))
 
     assert triggers.get(tenant, trigger_id)["version"] == 1
-    assert triggers.storage.listing_position() == position == triggers.index.position
+    assert triggers.listing.listing_position() == position == triggers.index.position
 
 
 def test_page_orders_by_priority_then_age_and_filters(triggers, tenant):
@@ -325,7 +340,7 @@ def test_index_follows_updates_pauses_and_deletes(triggers, tenant):
     assert ids(triggers.index, tenant, "purchase") == [high] and ids(triggers.index, tenant, "page_view") == [low]
     triggers.delete(tenant, high, "admin")
     assert ids(triggers.index, tenant, "purchase") == []
-    assert triggers.index.position == triggers.storage.listing_position()
+    assert triggers.index.position == triggers.listing.listing_position()
 
 
 def test_index_carries_the_current_version_and_condition(triggers, tenant):
@@ -336,3 +351,18 @@ def test_index_carries_the_current_version_and_condition(triggers, tenant):
     [active] = triggers.index.candidates(tenant, ("purchase",))
 
     assert active.version == 2 and active.condition.matches({"amount": 1}, {})
+
+
+def test_a_tenant_may_have_so_many_active_triggers_and_paused_ones_do_not_count(tenant):
+    triggers = triggers_on(Journal(), max_active=2)
+    first = triggers.create(tenant, HIGH_VALUE, "alice")["trigger_id"]
+    triggers.create(tenant, HIGH_VALUE, "alice")
+    paused = triggers.create(tenant, {**HIGH_VALUE, "status": "paused"}, "alice")["trigger_id"]
+
+    with pytest.raises(TooManyTriggers):
+        triggers.create(tenant, HIGH_VALUE, "alice")
+    with pytest.raises(TooManyTriggers):
+        triggers.update(tenant, paused, {"status": "active"}, "alice")
+    triggers.update(tenant, first, {"status": "paused"}, "alice")
+    triggers.update(tenant, paused, {"status": "active"}, "alice")
+    assert triggers.create("another-tenant", HIGH_VALUE, "alice")["status"] == "active"

@@ -1,0 +1,94 @@
+"""In-memory stand-ins for the application's ports, for unit tests."""
+
+
+class Fixed:
+    def __init__(self, config: dict):
+        self.config = config
+
+    def render(self, context: dict) -> dict:
+        return self.config
+
+
+class PlainTemplates:
+    """Templates that render every config as it is: for tests about anything but templating."""
+
+    def compile(self, config: dict) -> Fixed:
+        return Fixed(config)
+
+
+class Observer:
+    """Takes every report and keeps none."""
+
+    def __getattr__(self, name):
+        return lambda *args: None
+
+
+async def inline(fn, *args):
+    """A Blocking port that runs the call at once."""
+    return fn(*args)
+
+
+class MemoryEventLog:
+    def __init__(self, *events):
+        self.entries = []  # EventEntry, in log order
+        self.position = 0
+        for event in events:
+            self.append(event)
+
+    def append(self, event, sequence=None):
+        from application.ports import EventEntry
+        self.entries.append(EventEntry(len(self.entries) + 1, event, sequence))
+
+    def find(self, tenant_id, event_id):
+        return next((e for e in self.entries if e.event.event_id == event_id and e.event.tenant_id == tenant_id), None)
+
+    def tail(self, after, limit):
+        return [e for e in self.entries if e.position > after][:limit]
+
+    def checkpoint(self):
+        return self.position
+
+    def advance(self, position):
+        self.position = max(self.position, position)
+
+    def acknowledge(self, acks):
+        from application.ports import EventEntry
+        sequences = {a.event_id: a.sequence for a in acks}
+        self.entries = [EventEntry(e.position, e.event, e.stream_sequence or sequences.get(e.event.event_id))
+                        for e in self.entries]
+
+
+class MemoryDispatchLog:
+    """Dispatch records with the claim rules of the SQL one: one holder at a time, only the holder settles."""
+
+    def __init__(self):
+        self.records = {}
+        self.settled = []
+
+    def get(self, tenant_id, dispatch_id):
+        record = self.records.get(dispatch_id)
+        return record if record is not None and record.tenant_id == tenant_id else None
+
+    def statuses(self, ids):
+        return {i: self.records[i].state.status for i in ids if i in self.records}
+
+    def recover(self, records):
+        for record in records:
+            self.records.setdefault(record.id, record)
+
+    def claim_due(self, now_ms, lease_ms, limit):
+        import dataclasses
+        due = [r for r in self.records.values() if r.state.status in ("pending", "retrying") and r.claim is None
+               and (r.state.next_attempt_at_ms or 0) <= now_ms][:limit]
+        for record in due:
+            self.records[record.id] = dataclasses.replace(record, claim="token")
+        return [self.records[r.id] for r in due]
+
+    def settle(self, record, attempt, state):
+        import dataclasses
+        if self.records[record.id].claim != record.claim:
+            return False
+        self.records[record.id] = dataclasses.replace(record, state=state, claim=None,
+                                                      attempts=(*record.attempts, attempt.as_dict()))
+        self.settled.append((record.id, attempt))
+        return True
