@@ -4,10 +4,12 @@ import secrets
 from dataclasses import dataclass
 
 import pytest
+from aiohttp import web
 
 from infrastructure.auth import TokenAuthority
 from infrastructure.settings import Settings
 from interfaces.app import create_app
+from tests.e2e.receivers import Receiver
 
 JWT_SECRET = "test-secret-" + "x" * 32
 
@@ -80,3 +82,15 @@ HIGH_VALUE = {
     "priority": 80,
     "cooldownMs": 86400000,
 }
+
+
+@pytest.fixture
+def receive(aiohttp_server):
+    async def start(receiver: Receiver) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/hook", receiver.handle)
+        server = await aiohttp_server(app, host="127.0.0.1")
+        return str(server.make_url("/hook"))
+    return start
+
+

@@ -7,12 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from collections import Counter
+
 import aiohttp
 import orjson
 import pytest
+from aiohttp import web
 
 from tests.e2e.conftest import JWT_SECRET, token
 from tests.e2e.ingest_helpers import INGEST, TRIGGERS, StreamProbe, eventually
+from tests.e2e.receivers import Receiver
 from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -22,15 +26,15 @@ ROOT = Path(__file__).resolve().parents[2]
 class Process:
     """One `tripcord serve` on 127.0.0.1, spoken to as one tenant's admin."""
 
-    def __init__(self, name: str, tmp_path: Path, database_url: str, nats_url: str, tenant: str):
+    def __init__(self, name: str, tmp_path: Path, database_url: str, nats_url: str, tenant: str, **env: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / f"{name}.log"
         self.tenant = tenant
         env = {**os.environ, "TRIPCORD_DATABASE_URL": database_url, "TRIPCORD_NATS_URL": nats_url,
                "TRIPCORD_JWT_SECRET": JWT_SECRET, "TRIPCORD_DATA_DIR": str(tmp_path / name),
-               "TRIPCORD_INDEX_POLL_S": "0.1", "TRIPCORD_RELAY_POLL_S": "0.1"}
-        with open(self.log_path, "wb") as log:
+               "TRIPCORD_INDEX_POLL_S": "0.1", "TRIPCORD_RELAY_POLL_S": "0.1", **env}
+        with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "interfaces.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -114,3 +118,61 @@ async def _fires_on(session, process: Process, customer: str, trigger_id: str) -
 
 async def _quiet_on(session, process: Process, customer: str) -> bool:
     return (await process.ingest(session, customer))["triggersMatched"] == []
+
+
+HOOK_ENV = {"TRIPCORD_WEBHOOK_ALLOW_PRIVATE": "true", "TRIPCORD_RETRY_SCHEDULE": "0.1",
+            "TRIPCORD_RELAY_GRACE_S": "1", "TRIPCORD_DISPATCH_DEADLINE_S": "0.5"}
+
+
+async def test_dead_dispatches_resent_in_bulk_are_delivered_once_and_counts_agree_everywhere(
+        tmp_path, fresh_postgres_url, nats_url, aiohttp_server):
+    receiver = Receiver(then=500)
+    hook = web.Application()
+    hook.router.add_post("/hook", receiver.handle)
+    url = str((await aiohttp_server(hook, host="127.0.0.1")).make_url("/hook"))
+    tenant = "t_bulk_" + os.urandom(4).hex()
+    a, b = (Process(name, tmp_path, fresh_postgres_url, nats_url, tenant, **HOOK_ENV) for name in ("a", "b"))
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            await asyncio.gather(a.wait_ready(session), b.wait_ready(session))
+            trigger = await a.call(session, "POST", TRIGGERS, expect=201, json={
+                "name": "crm", "eventType": "purchase", "actionType": "webhook", "actionConfig": {"url": url}})
+            probes = iter(range(1000))
+            await eventually(lambda: _fires_on(session, b, f"probe-{next(probes)}", trigger["id"]), timeout=5,
+                             message="B's index")
+            answers = await asyncio.gather(*(p.ingest(session, f"c{n}") for n in range(10) for p in (a, b)))
+            owed = {x["actionErrors"][0]["dispatchId"] for x in answers}
+            stats_path = f"{TRIGGERS}/{trigger['id']}/stats"
+            fired = (await a.call(session, "GET", stats_path))["fired"]  # the 20, and the probe that fired
+            await eventually(lambda: _counted(session, a, stats_path, dead=fired), timeout=20, message="all dead")
+            dead_on = [await p.call(session, "GET", stats_path) for p in (a, b)]
+            receiver.then, before = 200, len(receiver.requests)
+
+            resent = await a.call(session, "POST", "/api/v1/dispatches/retry", expect=202, json={"status": "dead"})
+            await eventually(lambda: _counted(session, b, stats_path, delivered=fired), timeout=20,
+                             message="all delivered")
+            await asyncio.sleep(1.0)  # time for a second copy to arrive, were one sent
+            delivered_on = [await p.call(session, "GET", stats_path) for p in (a, b)]
+            b.stop()
+            restarted = Process("b2", tmp_path, fresh_postgres_url, nats_url, tenant, **HOOK_ENV)
+            b = restarted
+            await restarted.wait_ready(session)
+            after_restart = await restarted.call(session, "GET", stats_path)
+    finally:
+        a.stop()
+        b.stop()
+
+    assert fired == 21 and resent == {"matched": fired}
+    assert dead_on[0] == dead_on[1] and dead_on[0]["dead"] == fired
+    resends = Counter(receiver.ids[before:])
+    assert set(resends) >= owed and set(resends.values()) == {1}  # each dead dispatch sent exactly once more
+    assert Counter(receiver.delivered) == Counter(dict.fromkeys(resends, 1))
+    assert delivered_on[0] == delivered_on[1] == after_restart
+    assert (after_restart["delivered"], after_restart["dead"], after_restart["retrying"]) == (21, 0, 0)
+    print(f"\nFIGURES bulk-resend: processes=2 dispatches={len(resends)} resent-matched={resent['matched']} "
+          f"deliveries-after-resend={sum(resends.values())} duplicates={sum(n - 1 for n in resends.values())}")
+
+
+async def _counted(session, process: Process, path: str, **expected: int) -> bool:
+    found = await process.call(session, "GET", path)
+    return all(found[key] == value for key, value in expected.items())

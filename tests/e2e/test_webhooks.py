@@ -6,52 +6,16 @@ import hashlib
 import hmac
 import secrets
 import time
+
 import orjson
 import pytest
-from aiohttp import web
 
 from interfaces.keys import DISPATCH_LOG
 from tests.e2e.ingest_helpers import create_trigger, eventually, ingest, start_api, unstreamed_ids
+from tests.e2e.receivers import Receiver
 
 HOOK_SECRET_KEY = secrets.token_bytes(24)
 HOOK_SECRET = "whsec_" + base64.b64encode(HOOK_SECRET_KEY).decode()
-
-
-class Receiver:
-    """Records every request; `answers` gives the status of each attempt in turn (then `then`)."""
-
-    def __init__(self, answers=(), delay_s: float = 0.0, then: int = 200):
-        self.answers = list(answers)
-        self.then = then
-        self.delay_s = delay_s
-        self.requests: list[dict] = []
-        self.release = asyncio.Event()
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.requests.append({"method": request.method, "headers": dict(request.headers), "body": body,
-                              "at": time.monotonic()})
-        if self.delay_s:
-            try:
-                await asyncio.wait_for(self.release.wait(), self.delay_s)
-            except asyncio.TimeoutError:
-                pass
-        status = self.answers.pop(0) if self.answers else self.then
-        return web.Response(status=status, text=f"answered {status}")
-
-    @property
-    def ids(self) -> list[str]:
-        return [r["headers"].get("webhook-id") for r in self.requests]
-
-
-@pytest.fixture
-def receive(aiohttp_server):
-    async def start(receiver: Receiver) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/hook", receiver.handle)
-        server = await aiohttp_server(app, host="127.0.0.1")
-        return str(server.make_url("/hook"))
-    return start
 
 
 def verify(request: dict) -> dict:
