@@ -197,7 +197,7 @@ class Ingestion:
         """Learn what the store holds for every aggregate the plan wanted to change."""
         for cache, key in plan.held:
             try:
-                found = await self.blocking(self.journal.repository.get, cache.aggregate_id(key))
+                found = await self.blocking(self.journal.reload, cache.aggregate_id(key))
             except AggregateNotFoundError:
                 found = None
             cache.learn(key, found)

@@ -39,9 +39,10 @@ from interfaces import dispatch_handlers, ingest_handlers, lookup_handlers, ops_
 from interfaces.blocking import Blocking
 from interfaces.errors import error_middleware
 from interfaces.keys import (AUTHORITY, BLOCKING, DATABASE, DISPATCH_LOG, DISPATCHES, DRY_RUNS, EVENT_LOG,
-                             IDEMPOTENCY, INGESTION, JETSTREAM, LISTING, LOOKUPS, METRICS, RECORDER, RELAY,
+                             IDEMPOTENCY, INGESTION, JETSTREAM, LISTING, LOOKUPS, METRICS, RATES, RECORDER, RELAY,
                              SETTINGS, STREAM_STATUS, TRIGGERS)
 from interfaces.observability import request_context_middleware
+from interfaces.rate_limits import TenantRates
 from interfaces.security import auth_middleware
 
 log = logging.getLogger("tripcord")
@@ -56,6 +57,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[AUTHORITY] = TokenAuthority(settings.jwt_key())
     app[STREAM_STATUS] = {"state": "starting", "url": None}
+    app[RATES] = TenantRates(settings.tenant_rate, settings.tenant_burst) if settings.tenant_rate else None
     app.cleanup_ctx.extend([database, stream, services])
     for handlers in (trigger_handlers, ingest_handlers, dispatch_handlers, lookup_handlers, ops_handlers):
         app.add_routes(handlers.routes)

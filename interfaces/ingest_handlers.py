@@ -6,7 +6,8 @@ from aiohttp import web
 
 from application.ingestion import IngestResult
 from interfaces.errors import error_response
-from interfaces.keys import INGESTION, TENANT
+from interfaces.keys import INGESTION, RATES, TENANT
+from interfaces.rate_limits import admit
 from interfaces.request_body import json_response, parse_body
 from interfaces.schemas import IngestRequest
 from interfaces.security import roles
@@ -21,6 +22,7 @@ async def ingest_event(request: web.Request) -> web.Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
         return error_response(400, "Idempotency-Key must be 1 to 255 visible ASCII characters")
+    admit(request.app[RATES], request[TENANT])
     body = await parse_body(request, IngestRequest)
     event = {"type": body.type, "customerId": body.customerId, "data": body.data,
              "channel": body.channel, "timestamp": body.timestamp}

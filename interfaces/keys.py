@@ -36,6 +36,7 @@ LOOKUPS = web.AppKey("lookups", Lookups)
 AUTHORITY = web.AppKey("authority", TokenAuthority)
 METRICS = web.AppKey("metrics", Metrics)
 STREAM_STATUS = web.AppKey("stream_status", dict)
+RATES = web.AppKey("rates", object)  # TenantRates, or None when no rate is set
 JETSTREAM = web.AppKey("jetstream", object)  # a JetStream, or None when the stream is disabled
 
 PRINCIPAL = web.RequestKey("principal", Principal)

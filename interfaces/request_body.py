@@ -1,5 +1,8 @@
 """Reading a JSON body: content type, size and nesting are checked before the model sees it."""
 
+import json
+import re
+
 import orjson
 from aiohttp import web
 from pydantic import BaseModel
@@ -7,6 +10,10 @@ from pydantic import BaseModel
 from interfaces.keys import SETTINGS
 
 MAX_DEPTH = 32
+# orjson reads integers beyond 64 bits as floats, silently losing digits: such a body is refused.
+# Nineteen digits in a row are needed for one; only then is the body parsed again, exactly.
+LONG_DIGITS = re.compile(rb"\d{19}")
+INT_RANGE = (-(2**63), 2**64 - 1)
 
 
 async def parse_body(request: web.Request, model: type[BaseModel], limit: int | None = None) -> BaseModel:
@@ -22,7 +29,22 @@ async def parse_body(request: web.Request, model: type[BaseModel], limit: int | 
         raise web.HTTPBadRequest(text=f"the body nests deeper than {MAX_DEPTH} levels")
     if not isinstance(document, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
+    if LONG_DIGITS.search(raw):
+        try:
+            json.loads(raw, parse_int=_fitting_int)
+        except json.JSONDecodeError:  # what orjson read, the standard library may not: orjson's reading stands
+            pass
     return model.model_validate(document)
+
+
+def _fitting_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:  # longer than Python converts (4,300 digits)
+        value = None
+    if value is None or not INT_RANGE[0] <= value <= INT_RANGE[1]:
+        raise web.HTTPBadRequest(text=f"the body holds an integer beyond 64 bits ({text[:24]}…): send it as a string")
+    return value
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes:

@@ -91,7 +91,7 @@ async def replay_stream(settings: Settings) -> int:
     return 0
 
 
-async def ids_in_stream(js) -> dict[str, int]:
+async def ids_in_stream(js, wait_s: float = 10.0) -> dict[str, int]:
     """Every event id TRIPCORD_EVENTS holds, with its sequence: read up to the last sequence the stream
     reported, however long that takes, never up to a pause."""
     info = await js.stream_info(EVENTS_STREAM)
@@ -105,7 +105,7 @@ async def ids_in_stream(js) -> dict[str, int]:
     try:
         while seen < last:
             try:
-                message = await subscription.next_msg(timeout=10)
+                message = await subscription.next_msg(timeout=wait_s)
             except TimeoutError:  # the messages left may have aged out meanwhile: ask the stream
                 if (await js.stream_info(EVENTS_STREAM)).state.last_seq <= seen:
                     break

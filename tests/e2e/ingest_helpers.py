@@ -12,7 +12,7 @@ from infrastructure.sql.tables import dispatches, event_log, stream_acks
 from infrastructure.stream import ACTIONS_STREAM, EVENTS_STREAM
 from interfaces.app import create_app
 from interfaces.keys import DATABASE
-from tests.e2e.conftest import Caller, make_settings, random_tenant
+from tests.api import Caller, make_settings, random_tenant
 
 INGEST = "/api/v1/events/ingest"
 TRIGGERS = "/api/v1/triggers"

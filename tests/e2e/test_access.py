@@ -8,7 +8,7 @@ import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
 from interfaces.app import create_app
-from tests.e2e.conftest import HIGH_VALUE, JWT_SECRET, Caller, make_settings, random_tenant, token
+from tests.api import HIGH_VALUE, JWT_SECRET, Caller, make_settings, random_tenant, token
 
 ENDPOINTS = {
     "list": ("GET", "/api/v1/triggers", None, 200),

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from tests.e2e.conftest import JWT_SECRET
+from tests.api import JWT_SECRET
 from tests.e2e.ingest_helpers import StreamProbe, ingest, start_api
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from tests.e2e.conftest import JWT_SECRET, token
+from tests.api import JWT_SECRET, token
 from tests.e2e.ingest_helpers import INGEST, TRIGGERS, StreamProbe, eventually
 from tests.e2e.receivers import Receiver
 from tests.servers import free_port

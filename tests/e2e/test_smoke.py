@@ -1,4 +1,4 @@
-from tests.e2e.conftest import HIGH_VALUE
+from tests.api import HIGH_VALUE
 
 
 async def test_seed_example_creates_a_trigger_and_lists_it(api):

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from interfaces.keys import TRIGGERS
 from interfaces.schemas import TriggerCreate
-from tests.e2e.conftest import HIGH_VALUE, Caller
+from tests.api import HIGH_VALUE, Caller
 
 TRIGGERS_PATH = "/api/v1/triggers"
 ISO_MILLIS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")  # as the seed: 2026-02-20T10:00:00.000Z

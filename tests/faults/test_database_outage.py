@@ -7,7 +7,7 @@ import pytest
 
 from domain.dispatch import dispatch_id
 from interfaces.app import create_app
-from tests.e2e.conftest import Caller, make_settings, random_tenant
+from tests.api import Caller, make_settings, random_tenant
 from tests.faults.load import BIG_SPENDER, IngestLoad, StoredEvents, until
 from tests.servers import create_database
 

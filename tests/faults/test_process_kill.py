@@ -13,7 +13,7 @@ import pytest
 
 from domain.dispatch import dispatch_id
 from infrastructure.stream import ACTIONS_STREAM, EVENTS_STREAM
-from tests.e2e.conftest import JWT_SECRET, token
+from tests.api import JWT_SECRET, token
 from tests.faults.load import BIG_SPENDER, IngestLoad, StoredEvents, stream_ids, until
 from tests.servers import create_database, free_port
 

@@ -7,7 +7,7 @@ import pytest
 
 from infrastructure.stream import ACTIONS_STREAM, EVENTS_STREAM
 from interfaces.app import create_app
-from tests.e2e.conftest import Caller, make_settings, random_tenant
+from tests.api import Caller, make_settings, random_tenant
 from tests.e2e.ingest_helpers import wait_ready
 from tests.faults.load import BIG_SPENDER, IngestLoad, StoredEvents, stream_ids, until
 

@@ -22,7 +22,7 @@ from application.ports import WebhookRefused
 from infrastructure.webhooks import SignedWebhooks
 from interfaces.app import create_app
 from interfaces.openapi import openapi_document
-from tests.e2e.conftest import make_settings, token
+from tests.api import make_settings, token
 from tests.live_server import LiveServer
 from tests.servers import create_database, drop_database
 

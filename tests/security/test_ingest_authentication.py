@@ -15,7 +15,7 @@ import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
 from interfaces.app import create_app
-from tests.e2e.conftest import JWT_SECRET, make_settings, token
+from tests.api import JWT_SECRET, make_settings, token
 
 INGEST = "/api/v1/events/ingest"
 EVENT = {"type": "purchase", "customerId": "CUST-1", "data": {"amount": 10}}

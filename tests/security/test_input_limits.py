@@ -3,7 +3,7 @@
 import pytest
 
 from interfaces.app import create_app
-from tests.e2e.conftest import Caller, make_settings, random_tenant
+from tests.api import Caller, make_settings, random_tenant
 
 LEAF = {"field": "amount", "operator": "greater_than", "value": 1}
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from interfaces.app import create_app
 from interfaces.keys import DISPATCH_LOG
-from tests.e2e.conftest import Caller, make_settings, random_tenant
+from tests.api import Caller, make_settings, random_tenant
 from tests.faults.load import until
 from tests.servers import free_port
 

@@ -15,7 +15,7 @@ from application.ports import WebhookRefused
 from infrastructure.webhooks import PublicOnlyResolver, SignedWebhooks, WebhookFailed, is_public
 from interfaces.app import create_app
 from interfaces.keys import DISPATCH_LOG
-from tests.e2e.conftest import Caller, make_settings, random_tenant
+from tests.api import Caller, make_settings, random_tenant
 from tests.faults.load import until
 
 INWARD = ["10.0.0.1", "10.255.255.254", "172.16.0.1", "172.31.255.254", "192.168.0.1", "192.168.255.254",

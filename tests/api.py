@@ -1,24 +1,13 @@
-"""An app per test on each storage backend, with tokens and a random tenant."""
+"""Talking to the app in tests: settings, tokens, a caller per principal and tenant."""
 
 import secrets
 from dataclasses import dataclass
 
-import pytest
-from aiohttp import web
 
 from infrastructure.auth import TokenAuthority
 from infrastructure.settings import Settings
-from interfaces.app import create_app
-from tests.e2e.receivers import Receiver
 
 JWT_SECRET = "test-secret-" + "x" * 32
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/tripcord.db"
-    return request.getfixturevalue("postgres_url")
 
 
 def make_settings(tmp_path, database_url, nats_url="none", **overrides) -> Settings:
@@ -63,16 +52,6 @@ def random_tenant() -> str:
     return "t_" + secrets.token_hex(6)
 
 
-@pytest.fixture
-async def app_client(aiohttp_client, tmp_path, database_url):
-    return await aiohttp_client(create_app(make_settings(tmp_path, database_url)))
-
-
-@pytest.fixture
-async def api(app_client) -> Caller:
-    return Caller(app_client, random_tenant())
-
-
 HIGH_VALUE = {
     "name": "High-Value Purchase Trigger",
     "eventType": "purchase",
@@ -82,15 +61,4 @@ HIGH_VALUE = {
     "priority": 80,
     "cooldownMs": 86400000,
 }
-
-
-@pytest.fixture
-def receive(aiohttp_server):
-    async def start(receiver: Receiver) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/hook", receiver.handle)
-        server = await aiohttp_server(app, host="127.0.0.1")
-        return str(server.make_url("/hook"))
-    return start
-
 
