@@ -141,3 +141,70 @@ class ThrowawayPostgres:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+class NatsCluster:
+    """A JetStream cluster of `size` nats-server nodes on 127.0.0.1, each with its own store.
+
+    kill(n) sends SIGKILL to node n, as a crash would; start(n) brings it back on the same ports and store."""
+
+    def __init__(self, root: Path, size: int = 3, start_timeout: float = 30.0):
+        self.root = Path(root)
+        self.client_ports = [free_port() for _ in range(size)]
+        self.route_ports = [free_port() for _ in range(size)]
+        self.start_timeout = start_timeout
+        self._processes: list[subprocess.Popen | None] = [None] * size
+        for n in range(size):
+            self.start(n)
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"nats://127.0.0.1:{port}" for port in self.client_ports]
+
+    def _config(self, n: int) -> Path:
+        store = self.root / f"n{n}"
+        store.mkdir(parents=True, exist_ok=True)
+        routes = ", ".join(f"nats://127.0.0.1:{p}" for i, p in enumerate(self.route_ports) if i != n)
+        config = store / "node.conf"
+        config.write_text(f'server_name: "n{n}"\nlisten: "127.0.0.1:{self.client_ports[n]}"\n'
+                          f'jetstream {{ store_dir: "{store}" }}\n'
+                          f'cluster {{ name: "tripcord"\n listen: "127.0.0.1:{self.route_ports[n]}"\n'
+                          f' routes: [{routes}] }}\n')
+        return config
+
+    def start(self, n: int) -> None:
+        config = self._config(n)
+        log = open(self.root / f"n{n}.log", "ab")
+        self._processes[n] = subprocess.Popen([nats_server_executable(), "-c", str(config)],
+                                              stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.client_ports[n]), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"node {n} did not accept connections")
+
+    def kill(self, n: int) -> None:
+        process, self._processes[n] = self._processes[n], None
+        if process is not None:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        for n, process in enumerate(self._processes):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.kill(n)
+        self._processes = [None] * len(self._processes)
+
+    def __enter__(self) -> "NatsCluster":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

@@ -1,7 +1,6 @@
 """The Event Ingestion API (seed 000) on SQLite and PostgreSQL with a real JetStream."""
 
 import asyncio
-import json
 
 import orjson
 import pytest

@@ -47,6 +47,7 @@ class IngestLoad:
     pause_s: float = 0.0
     timeout_s: float = 5.0
     max_seconds: float = 60.0
+    customer_prefix: str = "cust"
     answers: list[Answer] = field(default_factory=list)
 
     def __post_init__(self):
@@ -70,7 +71,7 @@ class IngestLoad:
 
     async def _worker(self, deadline: float) -> None:
         while not self._stopped and time.monotonic() < deadline and (n := next(self._numbers)) < self.total:
-            self.answers.append(await self._ingest(f"cust-{n:05d}"))
+            self.answers.append(await self._ingest(f"{self.customer_prefix}-{n:05d}"))
             async with self._progress:
                 self._progress.notify_all()
             if self.pause_s:
