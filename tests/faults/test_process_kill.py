@@ -3,7 +3,6 @@
 import asyncio
 import os
 from collections import Counter
-from pathlib import Path
 
 import aiohttp
 import pytest

@@ -1,7 +1,10 @@
 """The private nats-server of `tripcord serve`: its own token, a log file, dies with its parent, one per data dir."""
 
+import asyncio
+import json
 import os
 import re
+import urllib.request
 import signal
 import stat
 import subprocess
@@ -11,7 +14,6 @@ from pathlib import Path
 
 import nats
 import pytest
-from nats.errors import NoServersError
 
 from tests.servers import free_port
 
@@ -60,6 +62,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def running(tmp_path):
     data_dir, log = tmp_path / "data", tmp_path / "serve.log"
@@ -68,6 +78,7 @@ def running(tmp_path):
         url = wait_for(lambda: (m := re.search(r"private nats-server \(JetStream\) at (\S+),", log.read_text()))
                        and m.group(1))
         nats_pid = wait_for(lambda: (children := nats_children(process.pid)) and children[0])
+        wait_for(lambda: ready(port))
         yield process, data_dir, log, url, nats_pid
     finally:
         if process.poll() is None:
@@ -75,17 +86,33 @@ def running(tmp_path):
             process.wait(15)
 
 
+async def nats_says(url: str, connect: dict) -> str:
+    """Speaks the NATS protocol's CONNECT by hand and returns the server's answer to a PING after it."""
+    host, port = url.removeprefix("nats://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        await reader.readline()  # INFO
+        writer.write(b"CONNECT " + json.dumps({"verbose": False, **connect}).encode() + b"\r\nPING\r\n")
+        await writer.drain()
+        return (await asyncio.wait_for(reader.readline(), 5)).decode().strip()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
 async def test_the_private_server_asks_for_the_data_directory_s_token(running):
     _, data_dir, _, url, _ = running
     token_file = data_dir / "nats_token"
 
-    with pytest.raises((NoServersError, nats.errors.Error, OSError)):
-        await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False)
+    without = await nats_says(url, {})
+    wrong = await nats_says(url, {"auth_token": "guess"})
+    right = await nats_says(url, {"auth_token": token_file.read_text().strip()})
     connection = await nats.connect(url, token=token_file.read_text().strip(), connect_timeout=2,
                                     max_reconnect_attempts=0)
     names = [s.config.name for s in await connection.jetstream().streams_info()]
     await connection.close()
 
+    assert without == wrong == "-ERR 'Authorization Violation'" and right == "PONG"
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert {"TRIPCORD_EVENTS", "TRIPCORD_ACTIONS"} <= set(names)
     assert token_file.read_text().strip() not in Path(f"/proc/{running[4]}/cmdline").read_text()
