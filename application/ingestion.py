@@ -23,6 +23,7 @@ from application.planner import Fire, Plan, Planner
 from application.ports import (Blocking, Commit, DispatchLog, DispatchRecord, EventLog, Idempotency, KeyAnswer,
                                Observer, StreamAck, UnitOfWork)
 from application.rebuilds import Rebuilds
+from application.tenant_settings import TenantSettings
 from application.subjects import action_subject, event_subject
 from domain.customer_events import FIRED
 from domain.dispatch import (DEFAULT_RETRY_SCHEDULE_S, DELIVERED, PENDING, Attempt, DispatchState, after_attempt,
@@ -104,7 +105,7 @@ class IngestResult:
 class Ingestion:
     def __init__(self, planner: Planner, commit: Commit, sender: Sender, journal: Journal, event_log: EventLog,
                  dispatch_log: DispatchLog, idempotency: Idempotency, rebuilds: Rebuilds, blocking: Blocking,
-                 observer: Observer, policy: IngestPolicy):
+                 observer: Observer, settings: TenantSettings, policy: IngestPolicy):
         self.planner = planner
         self.commit = commit
         self.sender = sender
@@ -115,13 +116,16 @@ class Ingestion:
         self.rebuilds = rebuilds
         self.blocking = blocking
         self.observer = observer
+        self.settings = settings
         self.policy = policy
         # Unique without a system call per event: a random prefix per process, then a counter.
         prefix = "evt_" + secrets.token_hex(6)
         self._event_ids = (f"{prefix}{n:012x}" for n in itertools.count())
 
     async def ingest(self, tenant_id: str, event: dict, key: str | None = None, scope: str = HEADER) -> IngestResult:
-        """`event` has type, customerId, data, channel and timestamp (ISO 8601)."""
+        """`event` has type, customerId, data, channel and timestamp (ISO 8601). Raises DataRejected when
+        the data breaks its type's schema."""
+        self.settings.check(tenant_id, event["type"], event["data"])
         started, received_ms = time.monotonic(), int(time.time() * 1000)
         event_id = next(self._event_ids)
         claim = None

@@ -272,3 +272,21 @@ class CompiledConfig(Protocol):
 class Templates(Protocol):
     def compile(self, config: dict) -> CompiledConfig:
         """Parse every template in an actionConfig once; raises InvalidTemplate naming its path."""
+
+
+class DataRejected(Exception):
+    """An event's data breaks its type's schema; `details` name each failing path."""
+
+    def __init__(self, details: list[dict]):
+        super().__init__(details[0]["message"] if details else "the data breaks its schema")
+        self.details = details
+
+
+class CompiledSchema(Protocol):
+    def problems(self, data: dict) -> list[dict]:
+        """[{path, message}] for each way `data` breaks the schema; empty when it fits."""
+
+
+class SchemaCompiler(Protocol):
+    def compile(self, schema: dict) -> CompiledSchema:
+        """Checks and compiles a JSON Schema once; raises domain.event_schemas.InvalidSchema."""

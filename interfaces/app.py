@@ -18,6 +18,8 @@ from application.lookups import Lookups
 from application.planner import Planner
 from application.rebuilds import Rebuilds
 from application.relay import Relay, RelayPolicy
+from application.settings_services import TenantSettingsService
+from application.tenant_settings import TenantSettings
 from application.trigger_index import TriggerIndex
 from application.triggers import Triggers
 from domain.idempotency import KEY_LIFETIME_MS
@@ -31,16 +33,19 @@ from infrastructure.sql.dispatch_log import SqlDispatchLog
 from infrastructure.sql.event_log import SqlEventLog
 from infrastructure.sql.idempotency import SqlIdempotency
 from infrastructure.sql.listing import SqlTriggerListing
+from infrastructure.sql.tenant_settings import SqlTenantSettings
 from infrastructure.sql.units import UnitRecorder
 from infrastructure.stream import JetStream, StreamSettings
+from infrastructure.json_schemas import JsonSchemaCompiler
 from infrastructure.templates import LiquidTemplates
 from infrastructure.webhooks import SignedWebhooks
-from interfaces import dispatch_handlers, ingest_handlers, lookup_handlers, ops_handlers, trigger_handlers
+from interfaces import (dispatch_handlers, ingest_handlers, lookup_handlers, ops_handlers, settings_handlers,
+                        trigger_handlers)
 from interfaces.blocking import Blocking
 from interfaces.errors import error_middleware
 from interfaces.keys import (AUTHORITY, BLOCKING, DATABASE, DISPATCH_LOG, DISPATCHES, DRY_RUNS, EVENT_LOG,
                              IDEMPOTENCY, INGESTION, JETSTREAM, LISTING, LOOKUPS, METRICS, RATES, RECORDER, RELAY,
-                             SETTINGS, STREAM_STATUS, TRIGGERS)
+                             SETTINGS, SETTINGS_SERVICE, SETTINGS_STORE, STREAM_STATUS, TRIGGERS)
 from interfaces.observability import request_context_middleware
 from interfaces.rate_limits import TenantRates
 from interfaces.security import auth_middleware
@@ -59,7 +64,8 @@ def create_app(settings: Settings) -> web.Application:
     app[STREAM_STATUS] = {"state": "starting", "url": None}
     app[RATES] = TenantRates(settings.tenant_rate, settings.tenant_burst) if settings.tenant_rate else None
     app.cleanup_ctx.extend([database, stream, services])
-    for handlers in (trigger_handlers, ingest_handlers, dispatch_handlers, lookup_handlers, ops_handlers):
+    for handlers in (trigger_handlers, ingest_handlers, dispatch_handlers, lookup_handlers, settings_handlers,
+                     ops_handlers):
         app.add_routes(handlers.routes)
     return app
 
@@ -74,7 +80,8 @@ async def database(app: web.Application):
     app[DATABASE] = db = Database(journal)
     app[LISTING] = listing = SqlTriggerListing(db)
     app[EVENT_LOG], app[DISPATCH_LOG], app[IDEMPOTENCY] = SqlEventLog(db), SqlDispatchLog(db), SqlIdempotency(db)
-    app[RECORDER] = UnitRecorder(db, [listing], blocking)
+    app[SETTINGS_STORE] = settings_store = SqlTenantSettings(db)
+    app[RECORDER] = UnitRecorder(db, [listing, settings_store], blocking)
     yield
     await app[RECORDER].close()  # the services, and with them the group commit, have stopped
     executor.shutdown(wait=True)
@@ -115,8 +122,12 @@ async def services(app: web.Application):
     app[TRIGGERS] = triggers = Triggers(journal, app[LISTING], app[RECORDER].record, index, templates,
                                         settings.max_triggers_per_tenant)
     await blocking(triggers.refresh_index)
-    caps = lambda tenant_id: ()  # noqa: E731
-    app[DRY_RUNS] = DryRuns(journal, triggers, templates, caps)
+    compiler = JsonSchemaCompiler()
+    tenant_settings = TenantSettings(compiler)
+    app[SETTINGS_SERVICE] = settings_service = TenantSettingsService(
+        journal, app[SETTINGS_STORE], app[RECORDER].record, tenant_settings, compiler)
+    await blocking(settings_service.refresh_index)
+    app[DRY_RUNS] = DryRuns(journal, triggers, templates, tenant_settings.caps)
     webhooks = SignedWebhooks(settings.webhook_allow_private, settings.webhook_host_connections)
     sender = Sender(app[JETSTREAM], webhooks)
     rebuilds = Rebuilds(journal, event_log, templates)
@@ -125,15 +136,15 @@ async def services(app: web.Application):
     commit = GroupCommit(app[RECORDER], settings.batch_max, metrics.batch.observe)
     schedule = settings.retry_delays
     app[INGESTION] = Ingestion(
-        Planner(index, Cooldowns(), Allowances(), caps), commit, sender, journal, event_log, dispatch_log,
-        app[IDEMPOTENCY], rebuilds, blocking, metrics,
+        Planner(index, Cooldowns(), Allowances(), tenant_settings.caps), commit, sender, journal, event_log,
+        dispatch_log, app[IDEMPOTENCY], rebuilds, blocking, metrics, tenant_settings,
         IngestPolicy(settings.dispatch_deadline_s, settings.stream_publish_timeout_s, schedule))
     app[RELAY] = relay = Relay(event_log, dispatch_log, rebuilds, sender, blocking, metrics,
                                RelayPolicy(schedule, settings.relay_grace_ms))
     app[DISPATCHES] = Dispatches(dispatch_log, event_log, rebuilds, relay, blocking, relay.policy.lease_ms)
     app[LOOKUPS] = Lookups(event_log, dispatch_log, blocking)
     tasks = [
-        asyncio.create_task(_poll_index(triggers, blocking, settings.index_poll_s)),
+        asyncio.create_task(_poll_indexes(triggers, settings_service, blocking, settings.index_poll_s)),
         asyncio.create_task(relay.run_forever(settings.relay_poll_s)),
         asyncio.create_task(_watch(app, settings.relay_poll_s)),
         asyncio.create_task(_housekeeping(app)),
@@ -147,13 +158,16 @@ async def services(app: web.Application):
     await webhooks.close()
 
 
-async def _poll_index(triggers: Triggers, blocking: Blocking, interval_s: float) -> None:
-    """Other processes' trigger changes reach this process's index within one interval."""
+async def _poll_indexes(triggers: Triggers, settings: TenantSettingsService, blocking: Blocking,
+                        interval_s: float) -> None:
+    """Other processes' changes to triggers and tenant settings reach this process within one interval."""
     while True:
         await asyncio.sleep(interval_s)
         with contextlib.suppress(Exception):
             if await blocking(triggers.listing.listing_position) > triggers.index.position:
                 await blocking(triggers.refresh_index)
+            if await blocking(settings.store.position) > settings.index.position:
+                await blocking(settings.refresh_index)
 
 
 async def _watch(app: web.Application, interval_s: float) -> None:

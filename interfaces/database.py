@@ -6,6 +6,7 @@ from infrastructure.settings import Settings
 from infrastructure.sql.database import Database, open_journal
 from infrastructure.sql.listing import SqlTriggerListing
 from infrastructure.sql.stats import rebuild_stats
+from infrastructure.sql.tenant_settings import SqlTenantSettings
 
 
 @contextmanager
@@ -25,7 +26,8 @@ def opened(settings: Settings):
 def replay_projections(settings: Settings) -> int:
     with opened(settings) as database:
         applied = SqlTriggerListing(database).replay_listing()
+        settings = SqlTenantSettings(database).replay()
         counted = rebuild_stats(database)
-    print(f"trigger listing rebuilt from {applied} events; trigger counts rebuilt from {counted} events "
-          "and their dispatches")
+    print(f"trigger listing rebuilt from {applied} events; tenant settings from {settings}; trigger counts "
+          f"from {counted} logged events and their dispatches")
     return 0

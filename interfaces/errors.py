@@ -11,6 +11,8 @@ from sqlalchemy.exc import DBAPIError
 from application.dispatches import DispatchNotFound, ResendRefused
 from application.ingestion import Contention, KeyReused, RequestInProgress
 from application.lookups import EventNotFound
+from application.ports import DataRejected
+from application.settings_services import SchemaNotFound
 from application.triggers import TooManyTriggers, TriggerNotFound, VersionConflict
 from domain.errors import InvalidTrigger
 from domain.trigger import TriggerDeleted
@@ -48,6 +50,11 @@ def answer_for(error: Exception) -> web.Response | None:
         return error_response(404, f"dispatch {error.args[0]} not found")
     if isinstance(error, EventNotFound):
         return error_response(404, f"event {error.args[0]} not found")
+    if isinstance(error, SchemaNotFound):
+        return error_response(404, f"no schema for {error.args[0]}")
+    if isinstance(error, DataRejected):
+        return error_response(400, f"the event's data breaks its schema: {error}", error.details,
+                              "validation_error")
     if isinstance(error, VersionConflict):
         return error_response(409, str(error), code="version_conflict")
     if isinstance(error, TooManyTriggers):

@@ -7,6 +7,7 @@ from application.dry_runs import DryRuns
 from application.ingestion import Ingestion
 from application.lookups import Lookups
 from application.relay import Relay
+from application.settings_services import TenantSettingsService
 from application.triggers import Triggers
 from infrastructure.auth import Principal, TokenAuthority
 from infrastructure.metrics import Metrics
@@ -16,6 +17,7 @@ from infrastructure.sql.dispatch_log import SqlDispatchLog
 from infrastructure.sql.event_log import SqlEventLog
 from infrastructure.sql.idempotency import SqlIdempotency
 from infrastructure.sql.listing import SqlTriggerListing
+from infrastructure.sql.tenant_settings import SqlTenantSettings
 from infrastructure.sql.units import UnitRecorder
 from interfaces.blocking import Blocking
 
@@ -23,11 +25,13 @@ SETTINGS = web.AppKey("settings", Settings)
 BLOCKING = web.AppKey("blocking", Blocking)
 DATABASE = web.AppKey("database", Database)
 LISTING = web.AppKey("listing", SqlTriggerListing)
+SETTINGS_STORE = web.AppKey("settings_store", SqlTenantSettings)
 EVENT_LOG = web.AppKey("event_log", SqlEventLog)
 DISPATCH_LOG = web.AppKey("dispatch_log", SqlDispatchLog)
 IDEMPOTENCY = web.AppKey("idempotency", SqlIdempotency)
 RECORDER = web.AppKey("recorder", UnitRecorder)
 TRIGGERS = web.AppKey("triggers", Triggers)
+SETTINGS_SERVICE = web.AppKey("tenant_settings", TenantSettingsService)
 DRY_RUNS = web.AppKey("dry_runs", DryRuns)
 INGESTION = web.AppKey("ingestion", Ingestion)
 RELAY = web.AppKey("relay", Relay)

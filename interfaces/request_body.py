@@ -17,6 +17,11 @@ INT_RANGE = (-(2**63), 2**64 - 1)
 
 
 async def parse_body(request: web.Request, model: type[BaseModel], limit: int | None = None) -> BaseModel:
+    return model.model_validate(await read_json(request, dict, limit))
+
+
+async def read_json(request: web.Request, kind: type = dict, limit: int | None = None):
+    """The body's JSON document, which must be a `kind` (dict or list)."""
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(text="the body must be application/json")
     raw = await read_limited(request, limit or request.app[SETTINGS].max_body_bytes)
@@ -27,14 +32,14 @@ async def parse_body(request: web.Request, model: type[BaseModel], limit: int | 
     # Nesting needs an opening bracket per level, so a body with few of them needs no walk.
     if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _depth(document) > MAX_DEPTH:
         raise web.HTTPBadRequest(text=f"the body nests deeper than {MAX_DEPTH} levels")
-    if not isinstance(document, dict):
-        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    if not isinstance(document, kind):
+        raise web.HTTPBadRequest(text=f"the body must be a JSON {'object' if kind is dict else 'array'}")
     if LONG_DIGITS.search(raw):
         try:
             json.loads(raw, parse_int=_fitting_int)
         except json.JSONDecodeError:  # what orjson read, the standard library may not: orjson's reading stands
             pass
-    return model.model_validate(document)
+    return document
 
 
 def _fitting_int(text: str) -> int:

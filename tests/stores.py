@@ -9,6 +9,7 @@ from infrastructure.sql.dispatch_log import SqlDispatchLog
 from infrastructure.sql.event_log import SqlEventLog
 from infrastructure.sql.idempotency import SqlIdempotency
 from infrastructure.sql.listing import SqlTriggerListing
+from infrastructure.sql.tenant_settings import SqlTenantSettings
 from infrastructure.sql.units import UnitRecorder
 from infrastructure.templates import LiquidTemplates
 
@@ -31,7 +32,8 @@ class Stores:
     def open(cls, url: str) -> "Stores":
         database = Database(open_journal(url))
         listing = SqlTriggerListing(database)
-        return cls(database, listing, UnitRecorder(database, [listing], inline), SqlEventLog(database),
+        settings = SqlTenantSettings(database)
+        return cls(database, listing, UnitRecorder(database, [listing, settings], inline), SqlEventLog(database),
                    SqlDispatchLog(database), SqlIdempotency(database))
 
     def triggers(self, max_active: int = 10_000) -> Triggers:

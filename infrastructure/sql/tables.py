@@ -141,3 +141,18 @@ positions = Table(
     Column("name", String(64), primary_key=True),
     Column("position", BigInteger, nullable=False),
 )
+
+# A tenant's settings as they stand: its frequency caps, its event schemas. A projection of their
+# aggregates, kept in the transaction that records them.
+tenant_settings = Table(
+    "tripcord_tenant_settings",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),  # frequency_caps | event_schema
+    Column("name", String(100), primary_key=True),  # the event type of a schema; "" for the caps
+    Column("aggregate_id", String(36), nullable=False, unique=True),
+    Column("document", JSON, nullable=True),  # null once removed
+    Column("version", Integer, nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+    Column("position", BigInteger, nullable=False, index=True),
+)

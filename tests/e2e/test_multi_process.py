@@ -176,3 +176,29 @@ async def test_dead_dispatches_resent_in_bulk_are_delivered_once_and_counts_agre
 async def _counted(session, process: Process, path: str, **expected: int) -> bool:
     found = await process.call(session, "GET", path)
     return all(found[key] == value for key, value in expected.items())
+
+
+async def test_a_frequency_cap_holds_across_two_processes(two_processes):
+    a, b = two_processes
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        await asyncio.gather(a.wait_ready(session), b.wait_ready(session))
+        await a.call(session, "PUT", "/api/v1/settings/frequency-caps", json=[{"limit": 1, "periodMs": 3_600_000}])
+        triggers = [await a.call(session, "POST", TRIGGERS, expect=201, json={
+            "name": name, "eventType": "purchase", "actionType": "recommend", "priority": priority,
+            "actionConfig": {"decisionFlowId": "df_1"}}) for name, priority in (("a", 60), ("b", 50))]
+        probes = iter(range(1000))
+        await eventually(lambda: _capped_on(session, b, f"probe-{next(probes)}"), timeout=5,
+                         message="B's caps and triggers")
+        burst = await asyncio.gather(*(p.ingest(session, "c1") for _ in range(12) for p in (a, b)))
+        stats = [await a.call(session, "GET", f"{TRIGGERS}/{t['id']}/stats") for t in triggers]
+
+    fired = [m["triggerId"] for answer in burst for m in answer["triggersMatched"]]
+    assert len(burst) == 24 and len(fired) == 1
+    assert sum(s["suppressed"]["frequency_capped"] for s in stats) >= 2 * 24 - 1
+
+
+async def _capped_on(session, process: Process, customer: str) -> bool:
+    """B knows both triggers and the cap: the customer's first event fires one trigger, the next none."""
+    first = await process.ingest(session, customer)
+    second = await process.ingest(session, customer)
+    return len(first["triggersMatched"]) == 1 and second["triggersMatched"] == []

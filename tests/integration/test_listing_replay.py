@@ -140,7 +140,7 @@ def test_the_replay_command_rebuilds_the_listing(triggers, url, tmp_path):
                           timeout=60)
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().startswith("trigger listing rebuilt from 24 events;")
+    assert done.stdout.strip().startswith("trigger listing rebuilt from 24 events;"), done.stdout
     assert snapshot(triggers.listing, tenants) == before
 
 
