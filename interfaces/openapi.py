@@ -8,11 +8,14 @@ from pydantic.json_schema import models_json_schema
 from domain.actions import WEBHOOK_METHODS, canonical_action_type, config_keys
 from interfaces import delivery_schemas as d
 from interfaces import schemas as s
+from interfaces import settings_schemas as t
 
 REF = "#/components/schemas/{model}"
-BODIES = [s.TriggerCreate, s.TriggerUpdate, s.TriggerTest, s.IngestRequest, d.BulkResend]
+BODIES = [s.TriggerCreate, s.TriggerUpdate, s.TriggerTest, s.IngestRequest, d.BulkResend, t.FrequencyCaps,
+          t.JsonSchemaDocument]
 RESULTS = [s.TriggerView, s.TriggerPage, s.TestResult, s.History, s.IngestResponse, s.ErrorResponse,
-           d.DispatchView, d.DispatchPage, d.BulkResendResult, d.EventView, d.CustomerEventPage, d.TriggerStatsView]
+           d.DispatchView, d.DispatchPage, d.BulkResendResult, d.EventView, d.CustomerEventPage, d.TriggerStatsView,
+           t.EventSchemaView, t.EventSchemaList, t.SettingsHistory]
 TENANT = {"name": "X-Tenant-Id", "in": "header", "required": True,
           "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -21,6 +24,7 @@ TRIGGER_ID = {"name": "trigger_id", "in": "path", "required": True, "schema": {"
 DISPATCH_ID = {"name": "dispatch_id", "in": "path", "required": True, "schema": {"type": "string"}}
 EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
 CUSTOMER_ID = {"name": "customer_id", "in": "path", "required": True, "schema": {"type": "string"}}
+EVENT_TYPE = {"name": "event_type", "in": "path", "required": True, "schema": {"type": "string"}}
 SETTING = {"type": "string", "minLength": 1, "maxLength": 2048}
 WEBHOOK_SETTINGS = {
     "url": {**SETTING, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"},
@@ -113,7 +117,34 @@ def openapi_document() -> dict:
             "/api/v1/triggers/{trigger_id}/history": {"get": _operation(
                 "Audit history of a trigger", ok=("200", s.History), params=[TRIGGER_ID])},
             **delivery_paths(),
+            **settings_paths(),
         },
+    }
+
+
+def settings_paths() -> dict:
+    write_errors = (400, 401, 403, 409, 413, 415)
+    put_schema = _operation("Define or replace a type's schema (admin); the body is the schema",
+                            body=t.JsonSchemaDocument, ok=("200", t.EventSchemaView), params=[EVENT_TYPE],
+                            errors=(*write_errors, 404))
+    put_schema["responses"]["201"] = {"description": "defined", **_json(t.EventSchemaView)}
+    return {
+        "/api/v1/event-schemas": {"get": _operation(
+            "The tenant's event schemas", ok=("200", t.EventSchemaList), errors=(401, 403))},
+        "/api/v1/event-schemas/{event_type}": {
+            "get": _operation("One type's schema", ok=("200", t.EventSchemaView), params=[EVENT_TYPE]),
+            "put": put_schema,
+            "delete": _operation("Remove a type's schema (admin)", ok=("204", None), params=[EVENT_TYPE]),
+        },
+        "/api/v1/event-schemas/{event_type}/history": {"get": _operation(
+            "Every change of a type's schema", ok=("200", t.SettingsHistory), params=[EVENT_TYPE])},
+        "/api/v1/settings/frequency-caps": {
+            "get": _operation("The tenant's frequency caps", ok=("200", t.FrequencyCaps), errors=(401, 403)),
+            "put": _operation("Replace the tenant's frequency caps (admin)", body=t.FrequencyCaps,
+                              ok=("200", t.FrequencyCaps), errors=write_errors),
+        },
+        "/api/v1/settings/frequency-caps/history": {"get": _operation(
+            "Every change of the tenant's frequency caps", ok=("200", t.SettingsHistory), errors=(401, 403))},
     }
 
 
