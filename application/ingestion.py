@@ -1,52 +1,44 @@
-"""Ingestion, the orchestrator: commit what the planner decided, then stream the event and deliver its fires.
+"""Ingestion, the orchestrator: commit what the planner decided, then stream each event and deliver its fires.
 
-One request: plan in memory → commit the event, its fires' aggregates and its key in one unit →
-publish and attempt every fire concurrently under the deadline → queue the outcomes (the stream's
-acknowledgement, the dispatch records, the key's answer) for the next commit → answer. Whatever
-the request could not send or record, the relay finds in the event log and finishes: nothing
-acknowledged is lost, and no outbox row is written and deleted per message.
+One request, one event or a batch of them: plan in memory, in order → commit each event with its
+fires' aggregates and its key (a unit each, group-committed) → publish and attempt every fire
+concurrently under the deadline → queue the outcomes (the stream's acknowledgements, the dispatch
+records, the keys' answers) for the next commit → answer. Whatever a request could not send or
+record, the relay finds in the event log and finishes: nothing acknowledged is lost, and no outbox
+row is written and deleted per message.
 """
 
 import asyncio
 import itertools
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import orjson
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from application.deliveries import Sender, Undeliverable, undeliverable
+from application.deliveries import Sender, undeliverable
+from application.ingest_results import Dispatched, DispatchFailed, IngestResult, Matched
 from application.journal import Journal
 from application.planner import Fire, Plan, Planner
-from application.ports import (Blocking, Commit, DispatchLog, DispatchRecord, EventLog, Idempotency, KeyAnswer,
-                               Observer, StreamAck, UnitOfWork)
-from application.rebuilds import Rebuilds
-from application.tenant_settings import TenantSettings
+from application.ports import Blocking, Commit, DataRejected, DispatchRecord, KeyAnswer, Observer, StreamAck, UnitOfWork
+from application.repeats import KeyReused, Repeats
 from application.subjects import action_subject, event_subject
+from application.tenant_settings import TenantSettings
 from domain.customer_events import FIRED
-from domain.dispatch import (DEFAULT_RETRY_SCHEDULE_S, DELIVERED, PENDING, Attempt, DispatchState, after_attempt,
-                             dispatch_id)
-from domain.idempotency import HEADER, LEASE_GRACE_MS, KeyClaim, fingerprint
+from domain.dispatch import DEFAULT_RETRY_SCHEDULE_S, PENDING, Attempt, DispatchState, after_attempt
+from domain.idempotency import HEADER, LEASE_GRACE_MS, MESSAGE, KeyClaim, fingerprint
 
 CONFLICT_RETRIES = 5
 
 
-class RequestInProgress(Exception):
-    """The key's first request may still answer."""
-
-    def __init__(self, retry_after_s: int):
-        super().__init__(f"a request with this key is still in progress; retry in {retry_after_s} s")
-        self.retry_after_s = retry_after_s
-
-
-class KeyReused(Exception):
-    """The key came with another body."""
-
-
 class Contention(Exception):
     """Concurrent fires for the same customers clashed more often than the retries allow."""
+
+
+class NotRecorded(Exception):
+    """A batch event that could not be recorded (the database failed); its messageId makes a retry safe."""
 
 
 @dataclass(frozen=True)
@@ -56,64 +48,27 @@ class IngestPolicy:
     retry_schedule: tuple = DEFAULT_RETRY_SCHEDULE_S
 
 
-@dataclass(frozen=True)
-class Matched:
-    trigger_id: str
-    action_type: str
-
-
-@dataclass(frozen=True)
-class Dispatched:
-    trigger_id: str
-    action_type: str
-    dispatch_id: str
-    config: dict
-
-
-@dataclass(frozen=True)
-class DispatchFailed:
-    trigger_id: str
-    action_type: str
-    dispatch_id: str
-    error: str
-
-
 @dataclass
-class IngestResult:
+class Item:
+    """One event of a request, on its way to an answer or an error."""
+
+    event: dict
     event_id: str
-    event_type: str
-    customer_id: str
-    stream_sequence: int | None
-    matched: list[Matched] = field(default_factory=list)
-    dispatched: list[Dispatched] = field(default_factory=list)
-    failed: list[DispatchFailed] = field(default_factory=list)
-
-    @property
-    def stream_id(self) -> str | None:
-        return self.event_id if self.stream_sequence is not None else None
-
-    def as_record(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_record(cls, record: dict) -> "IngestResult":
-        return cls(record["event_id"], record["event_type"], record["customer_id"], record["stream_sequence"],
-                   [Matched(**m) for m in record["matched"]], [Dispatched(**d) for d in record["dispatched"]],
-                   [DispatchFailed(**f) for f in record["failed"]])
+    claim: KeyClaim | None
+    plan: Plan | None = None
+    result: IngestResult | None = None
+    error: Exception | None = None
+    same_as: "Item | None" = None  # an earlier event of the batch with the same message id and body
 
 
 class Ingestion:
-    def __init__(self, planner: Planner, commit: Commit, sender: Sender, journal: Journal, event_log: EventLog,
-                 dispatch_log: DispatchLog, idempotency: Idempotency, rebuilds: Rebuilds, blocking: Blocking,
-                 observer: Observer, settings: TenantSettings, policy: IngestPolicy):
+    def __init__(self, planner: Planner, commit: Commit, sender: Sender, journal: Journal, repeats: Repeats,
+                 blocking: Blocking, observer: Observer, settings: TenantSettings, policy: IngestPolicy):
         self.planner = planner
         self.commit = commit
         self.sender = sender
         self.journal = journal
-        self.event_log = event_log
-        self.dispatch_log = dispatch_log
-        self.idempotency = idempotency
-        self.rebuilds = rebuilds
+        self.repeats = repeats
         self.blocking = blocking
         self.observer = observer
         self.settings = settings
@@ -122,83 +77,105 @@ class Ingestion:
         prefix = "evt_" + secrets.token_hex(6)
         self._event_ids = (f"{prefix}{n:012x}" for n in itertools.count())
 
-    async def ingest(self, tenant_id: str, event: dict, key: str | None = None, scope: str = HEADER) -> IngestResult:
+    async def ingest(self, tenant_id: str, event: dict, key: str | None = None) -> IngestResult:
         """`event` has type, customerId, data, channel and timestamp (ISO 8601). Raises DataRejected when
-        the data breaks its type's schema."""
+        the data breaks its type's schema, KeyReused or RequestInProgress for a repeated key."""
         self.settings.check(tenant_id, event["type"], event["data"])
         started, received_ms = time.monotonic(), int(time.time() * 1000)
+        item = self._item(tenant_id, event, key, HEADER, received_ms)
+        await self._commit(tenant_id, [item], received_ms)
+        if item.error is not None:
+            raise item.error
+        if item.result is None:
+            self.commit.later(await self._deliver([item], started + self.policy.deadline_s))
+        self.observer.ingested(event["type"], time.monotonic() - started)
+        return item.result
+
+    async def ingest_batch(self, tenant_id: str, events: list) -> list:
+        """`events` holds events (with an optional messageId) or the error each failed validation with;
+        the answer holds, in order, an IngestResult or an error per event. One bad event fails only
+        itself, and one customer's events are decided in their order in the batch."""
+        started, received_ms = time.monotonic(), int(time.time() * 1000)
+        items, by_key = [], {}
+        for event in events:
+            if isinstance(event, Exception):
+                items.append(Item({}, "", None, error=event))
+                continue
+            try:
+                self.settings.check(tenant_id, event["type"], event["data"])
+            except DataRejected as rejected:
+                items.append(Item(event, "", None, error=rejected))
+                continue
+            item = self._item(tenant_id, event, event.pop("messageId", None), MESSAGE, received_ms)
+            first = by_key.setdefault(item.claim.key, item) if item.claim else item
+            if first is not item:  # the batch repeats a message id: it stands for the first event
+                item.same_as = first
+                if first.claim.fingerprint != item.claim.fingerprint:
+                    item.error = KeyReused(item.claim.key)
+            items.append(item)
+        await self._commit(tenant_id, [i for i in items if i.error is None and i.same_as is None], received_ms)
+        planned = [i for i in items if i.plan is not None and i.result is None and i.error is None]
+        if planned:
+            self.commit.later(await self._deliver(planned, started + self.policy.deadline_s))
+        for item in planned:
+            self.observer.ingested(item.event["type"], time.monotonic() - started)
+        for item in items:
+            if item.same_as is not None and item.error is None:
+                item.result, item.error = item.same_as.result, item.same_as.error
+        return [item.error or item.result for item in items]
+
+    def _item(self, tenant_id: str, event: dict, key: str | None, scope: str, received_ms: int) -> Item:
         event_id = next(self._event_ids)
         claim = None
         if key is not None:
             lease = received_ms + int(self.policy.deadline_s * 1000) + LEASE_GRACE_MS
             claim = KeyClaim(tenant_id, scope, key, fingerprint(event), event_id, received_ms, lease)
+        return Item(event, event_id, claim)
+
+    async def _commit(self, tenant_id: str, items: list[Item], received_ms: int) -> None:
+        """Plans and commits every item, in order; a refused one is planned again after learning what
+        the store holds, unless its key was what clashed (then it is a repeat, answered as such)."""
+        waiting = items
         for _ in range(CONFLICT_RETRIES):
-            plan = self.planner.plan(tenant_id, event_id, event, received_ms, claim)
-            try:
-                await self.commit(plan.unit)
-                break
-            except IntegrityError:
-                self.planner.release(plan)
-                if claim is not None and (answer := await self._repeat(claim)) is not None:
-                    return answer
-                await self._reload(plan)
-            except BaseException:
-                self.planner.release(plan)
-                raise
-        else:
-            raise Contention("too many concurrent clashes for this customer; retry the request")
-        result, outcome = await self._deliver(plan, started + self.policy.deadline_s)
-        if claim is not None:
-            outcome.answers.append(KeyAnswer(tenant_id, claim.scope, claim.key, result.as_record()))
-        self.commit.later(outcome)  # should it fail, the relay finds what it would have recorded
-        self.observer.ingested(event["type"], time.monotonic() - started)
-        return result
-
-    async def _repeat(self, claim: KeyClaim) -> IngestResult | None:
-        """The answer a repeated key gets; None when the key was not what clashed."""
-        record = await self.blocking(self.idempotency.find, claim.tenant_id, claim.scope, claim.key)
-        now_ms = int(time.time() * 1000)
-        if record is None or record.expired(now_ms):
-            return None
-        if record.claim.fingerprint != claim.fingerprint:
-            raise KeyReused(claim.key)
-        if record.response is not None:
-            return IngestResult.from_record(record.response)
-        if record.leased(now_ms):
-            raise RequestInProgress(max(1, -(-(record.claim.lease_until_ms - now_ms) // 1000)))
-        # Its first request died unanswered, or its answer was lost: the event was recorded with the
-        # key, so answer from what the event log and the dispatch records say now.
-        result = await self.blocking(self.recorded_result, claim.tenant_id, record.claim.event_id)
-        self.commit.later(UnitOfWork(answers=[KeyAnswer(claim.tenant_id, claim.scope, claim.key,
-                                                        result.as_record())]))
-        return result
-
-    def recorded_result(self, tenant_id: str, event_id: str) -> IngestResult:
-        """Blocking: an event's ingest answer as the records tell it."""
-        entry = self.event_log.find(tenant_id, event_id)
-        logged = entry.event
-        result = IngestResult(event_id, logged.type, logged.customer_id, entry.stream_sequence)
-        for outcome in logged.outcomes:
-            if outcome.outcome != FIRED:
-                continue
-            result.matched.append(Matched(outcome.trigger_id, outcome.action_type))
-            fired = dispatch_id(event_id, outcome.trigger_id)
-            record = self.dispatch_log.get(tenant_id, fired)
-            if record is not None and record.state.status == DELIVERED:
-                try:
-                    config = self.rebuilds.delivery(tenant_id, event_id, outcome.trigger_id, outcome.trigger_version,
-                                                    fired).config
-                except Undeliverable:
-                    config = {}
-                result.dispatched.append(Dispatched(outcome.trigger_id, outcome.action_type, fired, config))
+            for item in waiting:
+                item.plan = self.planner.plan(tenant_id, item.event_id, item.event, received_ms, item.claim)
+            if len(waiting) == 1:  # the common case: no gather, no task
+                outcomes = [await _settled(self.commit(waiting[0].plan.unit))]
             else:
-                error = record.state.last_error if record is not None else None
-                result.failed.append(DispatchFailed(outcome.trigger_id, outcome.action_type, fired,
-                                                    error or "not delivered yet; the relay retries it"))
-        return result
+                outcomes = await asyncio.gather(*(self.commit(i.plan.unit) for i in waiting), return_exceptions=True)
+            clashed = []
+            for item, outcome in zip(waiting, outcomes):
+                if outcome is None:
+                    continue
+                self.planner.release(item.plan)
+                if not isinstance(outcome, IntegrityError):
+                    if len(items) == 1:
+                        raise outcome
+                    item.plan, item.error = None, NotRecorded(
+                        f"the event was not recorded ({type(outcome).__name__}); send it again with its messageId")
+                    continue
+                clashed.append(item)
+            for item in clashed:
+                try:
+                    item.result = item.claim and await self.repeats.answer(item.claim)
+                except Exception as error:  # KeyReused or RequestInProgress: the answer for this event
+                    if len(items) == 1:
+                        raise
+                    item.error = error
+                if item.result is None and item.error is None:
+                    await self._reload(item.plan)
+                else:
+                    item.plan = None
+            waiting = [i for i in clashed if i.result is None and i.error is None]
+            if not waiting:
+                return
+        for item in waiting:
+            item.plan, item.error = None, Contention("too many concurrent clashes for this customer; retry the request")
+        if len(items) == 1:
+            raise waiting[0].error
 
     async def _reload(self, plan: Plan) -> None:
-        """Learn what the store holds for every aggregate the plan wanted to change."""
+        """Learn what the store holds for every aggregate a refused plan wanted to change."""
         for cache, key in plan.held:
             try:
                 found = await self.blocking(self.journal.reload, cache.aggregate_id(key))
@@ -206,32 +183,45 @@ class Ingestion:
                 found = None
             cache.learn(key, found)
 
-    async def _deliver(self, plan: Plan, deadline: float) -> tuple[IngestResult, UnitOfWork]:
-        publish = self._publish(plan, min(self.policy.publish_timeout_s, _left(deadline)))
-        if plan.fires:
-            sequence, *attempts = await asyncio.gather(publish, *(self._attempt(f, _left(deadline))
-                                                                   for f in plan.fires))
-        else:  # the common case: no task to spawn
-            sequence, attempts = await publish, []
-        logged = plan.event
-        result = IngestResult(logged.event_id, logged.type, logged.customer_id, sequence)
-        outcome = UnitOfWork(acks=[StreamAck(logged.event_id, sequence)] if sequence is not None else [])
-        for outcome_of in logged.outcomes:
-            if outcome_of.outcome != FIRED:
-                self.observer.suppressed(outcome_of.outcome)
-        for fire, attempt in zip(plan.fires, attempts):
-            trigger = fire.trigger
-            result.matched.append(Matched(trigger.trigger_id, trigger.action_type))
-            self.observer.fired(trigger.action_type)
-            self.observer.dispatched(trigger.action_type, "delivered" if attempt.delivered else "failed")
-            if attempt.delivered:
-                result.dispatched.append(Dispatched(trigger.trigger_id, trigger.action_type, fire.dispatch_id,
-                                                    fire.delivery.config))
-            else:
-                result.failed.append(DispatchFailed(trigger.trigger_id, trigger.action_type, fire.dispatch_id,
-                                                    attempt.error))
-            outcome.dispatches.append(self._first_record(plan, fire, attempt))
-        return result, outcome
+    async def _deliver(self, items: list[Item], deadline: float) -> UnitOfWork:
+        """Publishes every event and attempts every fire at once; answers each item and returns the
+        outcomes to record."""
+        publishes = [self._publish(i.plan, min(self.policy.publish_timeout_s, _left(deadline))) for i in items]
+        attempts = [self._attempt(f, _left(deadline)) for i in items for f in i.plan.fires]
+        if len(publishes) == 1 and not attempts:  # the common case: no task to spawn
+            settled = [await publishes[0]]
+        else:
+            settled = await asyncio.gather(*publishes, *attempts)
+        sequences, tried = settled[:len(items)], iter(settled[len(items):])
+        outcome = UnitOfWork()
+        for item, sequence in zip(items, sequences):
+            logged = item.plan.event
+            item.result = result = IngestResult(logged.event_id, logged.type, logged.customer_id, sequence)
+            if sequence is not None:
+                outcome.acks.append(StreamAck(logged.event_id, sequence))
+            for trigger_outcome in logged.outcomes:
+                if trigger_outcome.outcome != FIRED:
+                    self.observer.suppressed(trigger_outcome.outcome)
+            for fire in item.plan.fires:
+                attempt = next(tried)
+                self._answer(result, fire, attempt)
+                outcome.dispatches.append(self._first_record(item.plan, fire, attempt))
+            if item.claim is not None:
+                outcome.answers.append(KeyAnswer(item.claim.tenant_id, item.claim.scope, item.claim.key,
+                                                 result.as_record()))
+        return outcome
+
+    def _answer(self, result: IngestResult, fire: Fire, attempt: Attempt) -> None:
+        trigger = fire.trigger
+        result.matched.append(Matched(trigger.trigger_id, trigger.action_type))
+        self.observer.fired(trigger.action_type)
+        self.observer.dispatched(trigger.action_type, "delivered" if attempt.delivered else "failed")
+        if attempt.delivered:
+            result.dispatched.append(Dispatched(trigger.trigger_id, trigger.action_type, fire.dispatch_id,
+                                                fire.delivery.config))
+        else:
+            result.failed.append(DispatchFailed(trigger.trigger_id, trigger.action_type, fire.dispatch_id,
+                                                attempt.error))
 
     async def _publish(self, plan: Plan, timeout: float) -> int | None:
         logged = plan.event
@@ -258,6 +248,14 @@ class Ingestion:
         return DispatchRecord(fire.dispatch_id, logged.tenant_id, trigger.trigger_id, trigger.version,
                               logged.event_id, logged.customer_id, trigger.action_type, target, state,
                               (attempt.as_dict(),), logged.received_at_ms)
+
+
+async def _settled(commit) -> BaseException | None:
+    try:
+        await commit
+    except Exception as error:
+        return error
+    return None
 
 
 def _left(deadline: float) -> float:

@@ -18,6 +18,7 @@ from application.lookups import Lookups
 from application.planner import Planner
 from application.rebuilds import Rebuilds
 from application.relay import Relay, RelayPolicy
+from application.repeats import Repeats
 from application.settings_services import TenantSettingsService
 from application.tenant_settings import TenantSettings
 from application.trigger_index import TriggerIndex
@@ -135,10 +136,11 @@ async def services(app: web.Application):
     # only record outcomes lose nothing by riding with the rest, and batches grow larger.
     commit = GroupCommit(app[RECORDER], settings.batch_max, metrics.batch.observe)
     schedule = settings.retry_delays
+    repeats = Repeats(app[IDEMPOTENCY], event_log, dispatch_log, rebuilds, commit, blocking)
     app[INGESTION] = Ingestion(
-        Planner(index, Cooldowns(), Allowances(), tenant_settings.caps), commit, sender, journal, event_log,
-        dispatch_log, app[IDEMPOTENCY], rebuilds, blocking, metrics, tenant_settings,
-        IngestPolicy(settings.dispatch_deadline_s, settings.stream_publish_timeout_s, schedule))
+        Planner(index, Cooldowns(), Allowances(), tenant_settings.caps), commit, sender, journal, repeats, blocking,
+        metrics, tenant_settings, IngestPolicy(settings.dispatch_deadline_s, settings.stream_publish_timeout_s,
+                                               schedule))
     app[RELAY] = relay = Relay(event_log, dispatch_log, rebuilds, sender, blocking, metrics,
                                RelayPolicy(schedule, settings.relay_grace_ms))
     app[DISPATCHES] = Dispatches(dispatch_log, event_log, rebuilds, relay, blocking, relay.policy.lease_ms)

@@ -9,9 +9,10 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from application.dispatches import DispatchNotFound, ResendRefused
-from application.ingestion import Contention, KeyReused, RequestInProgress
+from application.ingestion import Contention, NotRecorded
 from application.lookups import EventNotFound
 from application.ports import DataRejected
+from application.repeats import KeyReused, RequestInProgress
 from application.settings_services import SchemaNotFound
 from application.triggers import TooManyTriggers, TriggerNotFound, VersionConflict
 from domain.errors import InvalidTrigger
@@ -40,36 +41,44 @@ def validation_details(error: ValidationError) -> list[dict]:
 
 def answer_for(error: Exception) -> web.Response | None:
     """The answer to an error the application or the domain raises on purpose; None for any other."""
+    described = describe(error)
+    if described is None:
+        return None
+    status, code, message, details, headers = described
+    return error_response(status, message, details, code, headers)
+
+
+def describe(error: Exception) -> tuple[int, str, str, list, dict | None] | None:
+    """(status, code, message, details, headers) of an error raised on purpose; None for any other."""
     if isinstance(error, ValidationError):
-        return error_response(400, "the request is not valid", validation_details(error), "validation_error")
+        return 400, "validation_error", "the request is not valid", validation_details(error), None
     if isinstance(error, InvalidTrigger):
-        return error_response(400, str(error), error.details, "validation_error")
-    if isinstance(error, (TriggerNotFound, TriggerDeleted)):
-        return error_response(404, f"trigger {error.args[0]} not found")
-    if isinstance(error, DispatchNotFound):
-        return error_response(404, f"dispatch {error.args[0]} not found")
-    if isinstance(error, EventNotFound):
-        return error_response(404, f"event {error.args[0]} not found")
-    if isinstance(error, SchemaNotFound):
-        return error_response(404, f"no schema for {error.args[0]}")
+        return 400, "validation_error", str(error), error.details, None
     if isinstance(error, DataRejected):
-        return error_response(400, f"the event's data breaks its schema: {error}", error.details,
-                              "validation_error")
+        return 400, "validation_error", f"the event's data breaks its schema: {error}", error.details, None
+    if isinstance(error, (TriggerNotFound, TriggerDeleted)):
+        return 404, "not_found", f"trigger {error.args[0]} not found", [], None
+    if isinstance(error, DispatchNotFound):
+        return 404, "not_found", f"dispatch {error.args[0]} not found", [], None
+    if isinstance(error, EventNotFound):
+        return 404, "not_found", f"event {error.args[0]} not found", [], None
+    if isinstance(error, SchemaNotFound):
+        return 404, "not_found", f"no schema for {error.args[0]}", [], None
     if isinstance(error, VersionConflict):
-        return error_response(409, str(error), code="version_conflict")
+        return 409, "version_conflict", str(error), [], None
     if isinstance(error, TooManyTriggers):
-        return error_response(409, str(error), code="limit_reached")
+        return 409, "limit_reached", str(error), [], None
     if isinstance(error, ResendRefused):
-        return error_response(409, str(error), code="not_resendable")
+        return 409, "not_resendable", str(error), [], None
     if isinstance(error, RequestInProgress):
-        return error_response(409, str(error), code="request_in_progress",
-                              headers={"Retry-After": str(error.retry_after_s)})
+        return 409, "request_in_progress", str(error), [], {"Retry-After": str(error.retry_after_s)}
     if isinstance(error, KeyReused):
-        return error_response(422, "this Idempotency-Key was first used with another body",
-                              code="idempotency_key_reused")
+        return 422, "idempotency_key_reused", "this key was first used with another body", [], None
     if isinstance(error, (Contention, IntegrityError)):  # optimistic concurrency that outlasted the retries
-        return error_response(409, "concurrent requests for the same records clashed; retry shortly",
-                              code="concurrent_change", headers=RETRY_SOON)
+        return 409, "concurrent_change", "concurrent requests for the same records clashed; retry shortly", [], \
+            RETRY_SOON
+    if isinstance(error, NotRecorded):
+        return 503, "database_unavailable", str(error), [], RETRY_SOON
     return None
 
 

@@ -11,9 +11,9 @@ from interfaces import schemas as s
 from interfaces import settings_schemas as t
 
 REF = "#/components/schemas/{model}"
-BODIES = [s.TriggerCreate, s.TriggerUpdate, s.TriggerTest, s.IngestRequest, d.BulkResend, t.FrequencyCaps,
-          t.JsonSchemaDocument]
-RESULTS = [s.TriggerView, s.TriggerPage, s.TestResult, s.History, s.IngestResponse, s.ErrorResponse,
+BODIES = [s.TriggerCreate, s.TriggerUpdate, s.TriggerTest, s.IngestRequest, s.BatchRequest, s.BatchEvent,
+          d.BulkResend, t.FrequencyCaps, t.JsonSchemaDocument]
+RESULTS = [s.TriggerView, s.TriggerPage, s.TestResult, s.History, s.IngestResponse, s.ErrorResponse, s.BatchResponse,
            d.DispatchView, d.DispatchPage, d.BulkResendResult, d.EventView, d.CustomerEventPage, d.TriggerStatsView,
            t.EventSchemaView, t.EventSchemaList, t.SettingsHistory]
 TENANT = {"name": "X-Tenant-Id", "in": "header", "required": True,
@@ -97,7 +97,10 @@ def openapi_document() -> dict:
         "paths": {
             "/api/v1/events/ingest": {"post": _operation(
                 "Ingest one customer event", body=s.IngestRequest, ok=("200", s.IngestResponse),
-                params=[IDEMPOTENCY], errors=ingest_errors)},
+                params=[IDEMPOTENCY], errors=(*ingest_errors, 429))},
+            "/api/v1/events/batch": {"post": _operation(
+                "Ingest 1 to 500 events, a result each", body=s.BatchRequest, ok=("200", s.BatchResponse),
+                errors=(400, 401, 403, 413, 415, 429))},
             "/api/v1/triggers": {
                 "get": _operation("List triggers", ok=("200", s.TriggerPage), params=_query(s.TriggerListQuery),
                                   errors=(400, 401, 403)),

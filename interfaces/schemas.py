@@ -161,6 +161,17 @@ class IngestRequest(Strict):
         return iso(moment)
 
 
+class BatchEvent(IngestRequest):
+    messageId: str | None = Field(None, pattern=r"^[\x21-\x7e]{1,255}$",
+                                  description="deduplicates the event for 24 h per tenant, as an Idempotency-Key")
+
+
+class BatchRequest(Strict):
+    # Each event is checked on its own (a bad one fails only itself), so the model takes any objects.
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=500, description="1 to 500 events",
+                                         json_schema_extra={"items": {"$ref": "#/components/schemas/BatchEvent"}})
+
+
 class TriggerMatch(BaseModel):
     triggerId: str
     actionType: str
@@ -205,6 +216,12 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class BatchResponse(BaseModel):
+    ingested: int
+    failed: int
+    results: list[IngestResponse | ErrorResponse] = Field(description="one per event, in order")
 
 
 FIELD_NAMES = {"name": "name", "description": "description", "eventType": "event_type",
