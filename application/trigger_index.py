@@ -17,7 +17,9 @@ from operator import attrgetter
 
 from application.deliveries import TriggerSpec
 from application.ports import InvalidTemplate, RenderFailed, Templates
+from application.condition_index import evaluator
 from domain.conditions import Condition
+from domain.customer_events import INGEST_TYPES, trigger_event_types
 
 
 NO_TYPES: dict = {}
@@ -65,7 +67,8 @@ class TriggerIndex:
         self._groups: dict[tuple[str, str], list[ActiveTrigger]] = {}
         # What readers see: tenant → event type → its triggers in evaluation order.
         self._by_type: dict[str, dict[str, tuple[ActiveTrigger, ...]]] = {}
-        self._merged: dict[tuple[str, tuple[str, ...]], tuple[tuple, tuple, tuple]] = {}
+        # tenant → the event types of an event → its evaluation (built for each ingest type on change).
+        self._merged: dict[str, dict[tuple[str, ...], Evaluation]] = {}
         # Gone once no trigger holds it, so deleted rules leave nothing behind.
         self._conditions: weakref.WeakValueDictionary[str, Condition] = weakref.WeakValueDictionary()
 
@@ -99,32 +102,32 @@ class TriggerIndex:
                 else:
                     tenants[tenant_id].pop(event_type, None)
                     self._groups.pop((tenant_id, event_type), None)
-            self._by_type, self._merged = {**self._by_type, **tenants}, {}
+            by_type = {**self._by_type, **tenants}
+            merged = {tenant_id: _evaluations(by_type.get(tenant_id, NO_TYPES)) for tenant_id in tenants}
+            self._by_type, self._merged = by_type, {**self._merged, **merged}
             self.position = max(self.position, position)
 
     def matching(self, tenant_id: str, event_types: tuple[str, ...], data: dict,
                  envelope: dict) -> list[ActiveTrigger]:
         """The candidates whose condition holds for this event, in evaluation order."""
-        triggers, conditions, slots = self._evaluation(tenant_id, event_types)
-        verdicts = [condition.matches(data, envelope) for condition in conditions]
-        return [trigger for trigger, slot in zip(triggers, slots) if verdicts[slot]]
+        evaluation = self._evaluation(tenant_id, event_types)
+        hits = evaluation.hits(data, envelope)
+        if not hits:
+            return []
+        triggers, held_by = evaluation.triggers, evaluation.held_by
+        if len(hits) == 1:
+            return [triggers[n] for n in held_by[hits[0]]]
+        return [triggers[n] for n in sorted(n for slot in hits for n in held_by[slot])]
 
     def candidates(self, tenant_id: str, event_types: tuple[str, ...]) -> tuple[ActiveTrigger, ...]:
         """The tenant's active triggers for any of these types, in evaluation order."""
-        return self._evaluation(tenant_id, event_types)[0]
+        return self._evaluation(tenant_id, event_types).triggers
 
-    def _evaluation(self, tenant_id: str, event_types: tuple[str, ...]) -> tuple[tuple, tuple, tuple]:
-        """The candidates, their distinct conditions, and which of those each candidate holds."""
-        key = (tenant_id, event_types)
-        merged = self._merged
-        found = merged.get(key)
-        if found is None:
-            types = self._by_type.get(tenant_id, NO_TYPES)
-            lists = [types.get(t, ()) for t in event_types]
-            triggers = lists[0] if len(lists) == 1 else tuple(merge(*lists, key=_order))
-            slot_of: dict[Condition, int] = {}
-            slots = tuple(slot_of.setdefault(t.condition, len(slot_of)) for t in triggers)
-            found = merged[key] = (triggers, tuple(slot_of), slots)
+    def _evaluation(self, tenant_id: str, event_types: tuple[str, ...]) -> "Evaluation":
+        found = self._merged.get(tenant_id, NO_TYPES).get(event_types)
+        if found is None:  # a combination no ingest type has (the dry run's, say): built once, kept
+            found = _evaluation(self._by_type.get(tenant_id, NO_TYPES), event_types)
+            self._merged.setdefault(tenant_id, {})[event_types] = found
         return found
 
     def _shared(self, raw: dict | None) -> Condition:
@@ -151,6 +154,33 @@ class TriggerIndex:
             created_at=row["created_at"],
             spec=trigger_spec(self.templates, row),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The candidates for an event's types, their distinct conditions, which of those each candidate
+    holds, and how the conditions are run (indexed when there are many)."""
+
+    triggers: tuple
+    conditions: tuple
+    held_by: tuple  # per condition, the positions of the candidates that hold it
+    hits: object  # (data, envelope) → the positions of the conditions that hold
+
+
+def _evaluation(types: dict, event_types: tuple[str, ...]) -> Evaluation:
+    lists = [types.get(t, ()) for t in event_types]
+    triggers = lists[0] if len(lists) == 1 else tuple(merge(*lists, key=_order))
+    held_by: dict[Condition, list[int]] = {}
+    for position, trigger in enumerate(triggers):
+        held_by.setdefault(trigger.condition, []).append(position)
+    conditions = tuple(held_by)
+    return Evaluation(triggers, conditions, tuple(map(tuple, held_by.values())), evaluator(conditions))
+
+
+def _evaluations(types: dict) -> dict[tuple[str, ...], Evaluation]:
+    """A tenant's evaluation for each ingest type, built ahead of its events."""
+    return {event_types: _evaluation(types, event_types)
+            for event_types in map(trigger_event_types, INGEST_TYPES)}
 
 
 def trigger_spec(templates: Templates, state: dict) -> TriggerSpec:

@@ -29,6 +29,11 @@ class Condition:
     def parse(cls, raw: dict | None) -> "Condition":
         return cls(raw, parse_tree(raw))
 
+    @property
+    def tree(self):
+        """The checked tree of leaves and groups (None: no condition)."""
+        return self._tree
+
     def explain(self, data: dict, envelope: dict) -> Explanation:
         if self._tree is None:
             return Explanation(True, "No condition: always fires", [])

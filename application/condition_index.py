@@ -1,0 +1,136 @@
+"""Many conditions on one event type, narrowed before they run, as Inngest's expression aggregation does.
+
+Most conditions hold a leaf that must be true for the whole to be: the condition itself, or a leaf
+under `all` groups. An equality (`equals`, `in`) on a field is looked up by the event's value of
+that field; a range (`greater_than`, …, `between`) by bisecting the sorted thresholds of that field.
+Only the conditions these find, and those without such a leaf, run in full. Each index finds a
+superset of the conditions that hold, and those that run decide, so the verdicts are exactly the
+ones of running every condition (tests/unit/test_condition_index_property.py holds it to that).
+"""
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+
+from domain.conditions import Condition
+from domain.conditions.evaluation import resolver
+from domain.conditions.parsing import Group, Leaf
+from domain.conditions.values import KIND_OF_TYPE, MISSING, SCALARS, kind_of
+
+INDEXED_FROM = 32  # distinct conditions; fewer run faster in a plain loop
+EQUALITY = ("equals", "in")
+LOWER = {"greater_than": bisect_left, "greater_than_or_equal": bisect_right, "between": bisect_right}
+UPPER = {"less_than": bisect_right, "less_than_or_equal": bisect_left}
+
+
+def evaluator(conditions: tuple[Condition, ...]):
+    """hits(data, envelope) → the positions of the conditions that hold: indexed when there are many."""
+    if len(conditions) < INDEXED_FROM:
+        return lambda data, envelope: [n for n, condition in enumerate(conditions) if condition.matches(data, envelope)]
+    return ConditionIndex(conditions).hits
+
+
+class ConditionIndex:
+    def __init__(self, conditions: tuple[Condition, ...]):
+        self.conditions = conditions
+        self.always: list[int] = []  # conditions with no leaf to index: each runs
+        equal: dict[str, dict] = defaultdict(lambda: defaultdict(list))  # field → (kind, value) → slots
+        lower: dict[tuple, list] = defaultdict(list)  # (field, kind, bisect) → [(threshold, slot)]
+        upper: dict[tuple, list] = defaultdict(list)
+        spans: dict[tuple, list] = defaultdict(list)  # (field, width class) → [(low, high, slot)] of numbers
+        for slot, condition in enumerate(conditions):
+            leaf = _necessary_leaf(condition.tree)
+            if leaf is None:
+                self.always.append(slot)
+            elif leaf.operator in EQUALITY:
+                for value in (leaf.value if leaf.operator == "in" else [leaf.value]):
+                    equal[leaf.field][(kind_of(value), value)].append(slot)
+            elif leaf.operator == "between" and kind_of(leaf.value[0]) == "number":
+                low, high = leaf.value
+                spans[(leaf.field, _width_class(high - low))].append((low, high, slot))
+            else:
+                threshold = leaf.value[0] if leaf.operator == "between" else leaf.value
+                side, cut = (lower, LOWER[leaf.operator]) if leaf.operator in LOWER else (upper, UPPER[leaf.operator])
+                side[(leaf.field, kind_of(threshold), cut)].append((threshold, slot))
+        self.equal = [(resolver(field), dict(values)) for field, values in equal.items()]
+        self.searches = [*(_bisector(field, kind, cut, entries, True) for (field, kind, cut), entries in lower.items()),
+                         *(_bisector(field, kind, cut, entries, False) for (field, kind, cut), entries in upper.items()),
+                         *(_spanner(field, entries) for (field, _), entries in spans.items())]
+
+    def hits(self, data, envelope) -> list[int]:
+        """The positions of the conditions that hold, in order."""
+        found = set(self.always)
+        for resolve, values in self.equal:
+            actual = resolve(data, envelope)
+            kind = KIND_OF_TYPE.get(actual.__class__) if actual is not MISSING else None
+            if kind in SCALARS:
+                found.update(values.get((kind, actual), ()))
+        for search in self.searches:
+            search(data, envelope, found)
+        conditions = self.conditions
+        return sorted(slot for slot in found if conditions[slot].matches(data, envelope))
+
+    def verdicts(self, data, envelope) -> list[bool]:
+        """One bool per condition, in order (what running each would say)."""
+        held = set(self.hits(data, envelope))
+        return [slot in held for slot in range(len(self.conditions))]
+
+
+def _bisector(field: str, kind: str, cut, entries: list, below: bool):
+    """Adds to `found` the slots whose threshold is on the right side of the event's value."""
+    entries.sort(key=lambda entry: entry[0])
+    thresholds, slots = [t for t, _ in entries], [s for _, s in entries]
+    resolve = resolver(field)
+
+    def search(data, envelope, found: set) -> None:
+        actual = resolve(data, envelope)
+        if actual is MISSING or (KIND_OF_TYPE.get(actual.__class__) or kind_of(actual)) != kind:
+            return
+        at = cut(thresholds, actual)
+        found.update(slots[:at] if below else slots[at:])
+    return search
+
+
+def _width_class(width) -> int:
+    """Ranges of a field are grouped by width, so that each group's widest bounds how far below the
+    event's value a range's low end can be and still hold it."""
+    return max(0, int(width)).bit_length()
+
+
+def _spanner(field: str, entries: list):
+    """Adds to `found` the ranges of numbers whose low end is at most the value and at least the value
+    less the group's widest range: those that may hold it (the condition then runs in full)."""
+    entries.sort(key=lambda entry: entry[0])
+    lows, slots = [low for low, _, _ in entries], [slot for _, _, slot in entries]
+    widest = max(high - low for low, high, _ in entries)
+    resolve = resolver(field)
+
+    def search(data, envelope, found: set) -> None:
+        actual = resolve(data, envelope)
+        if actual is MISSING or KIND_OF_TYPE.get(actual.__class__) != "number":
+            return
+        found.update(slots[bisect_left(lows, actual - widest):bisect_right(lows, actual)])
+    return search
+
+
+def _necessary_leaf(node) -> Leaf | None:
+    """A leaf that must hold for the whole to hold, preferring an equality to a range; None when none."""
+    best = None
+    for leaf in _required_leaves(node):
+        if leaf.operator in EQUALITY and _scalars(leaf):
+            return leaf
+        if best is None and (leaf.operator in LOWER or leaf.operator in UPPER):
+            best = leaf
+    return best
+
+
+def _required_leaves(node):
+    if isinstance(node, Leaf):
+        yield node
+    elif isinstance(node, Group) and node.kind == "all":
+        for child in node.children:
+            yield from _required_leaves(child)
+
+
+def _scalars(leaf: Leaf) -> bool:
+    values = leaf.value if leaf.operator == "in" else [leaf.value]
+    return all(kind_of(value) in SCALARS for value in values)
