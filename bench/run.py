@@ -203,7 +203,7 @@ def check_guarantees(database_url: str, nats_url: str, acknowledged: set[str], t
     waiting = wait_settled(database_url)
     stored, cooldowns, _ = stored_events(database_url)
     streamed = asyncio.run(streamed_ids(nats_url, after_sequence))
-    shortest = min(t["cooldownMs"] for t in bench_triggers(triggers) if t["cooldownMs"])
+    shortest = min((t["cooldownMs"] for t in bench_triggers(triggers) if t["cooldownMs"]), default=0)
     twice = sum(1 for _, times in cooldowns for a, b in zip(times, times[1:]) if b - a < shortest)
     return Guarantees(len(acknowledged), len(acknowledged & stored), len(streamed),
                       len(acknowledged - set(streamed)), _repeats(streamed, acknowledged), waiting, twice,

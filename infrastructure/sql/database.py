@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool
 
 from application.journal import Journal
+from infrastructure.sql.pg_writer import install
 from infrastructure.sql.tables import metadata
 
 SCHEMA_LOCK = 0x7472697063  # a PostgreSQL advisory lock key of our own
@@ -22,7 +23,11 @@ def open_journal(sqlalchemy_url: str) -> Journal:
     with _schema_lock(sqlalchemy_url):
         journal = Journal(env={"PERSISTENCE_MODULE": "infrastructure.sql.event_recorder:Factory",
                                "SQLALCHEMY_URL": sqlalchemy_url, "IS_SNAPSHOTTING_ENABLED": "y"})
-        metadata.create_all(journal.recorder.datastore.engine)
+        engine = journal.recorder.datastore.engine
+        metadata.create_all(engine)
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as connection:
+                install(connection, journal.recorder.events_table_name)
     return journal
 
 
