@@ -43,13 +43,11 @@ from infrastructure.webhooks import SignedWebhooks
 from interfaces import (dispatch_handlers, ingest_handlers, lookup_handlers, ops_handlers, settings_handlers,
                         trigger_handlers)
 from interfaces.blocking import Blocking
-from interfaces.errors import error_middleware
 from interfaces.keys import (AUTHORITY, BLOCKING, DATABASE, DISPATCH_LOG, DISPATCHES, DRY_RUNS, EVENT_LOG,
                              IDEMPOTENCY, INGESTION, JETSTREAM, LISTING, LOOKUPS, METRICS, RATES, RECORDER, RELAY,
                              SETTINGS, SETTINGS_SERVICE, SETTINGS_STORE, STREAM_STATUS, TRIGGERS)
-from interfaces.observability import request_context_middleware
+from interfaces.observability import middleware
 from interfaces.rate_limits import TenantRates
-from interfaces.security import auth_middleware
 
 log = logging.getLogger("tripcord")
 HOUSEKEEPING_S = 60.0
@@ -58,7 +56,7 @@ RETENTION_BATCH = 1000
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=max(settings.max_body_bytes, settings.max_batch_bytes),
-                          middlewares=[request_context_middleware, error_middleware, auth_middleware])
+                          middlewares=[middleware])
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[AUTHORITY] = TokenAuthority(settings.jwt_key())

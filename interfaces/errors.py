@@ -82,28 +82,25 @@ def describe(error: Exception) -> tuple[int, str, str, list, dict | None] | None
     return None
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler):
-    try:
-        return await handler(request)
-    except web.HTTPException as error:
+def answer_error(request: web.Request, error: Exception) -> web.Response:
+    """The one error shape for whatever a handler raised; raises again what is not an error (a redirect)."""
+    if isinstance(error, web.HTTPException):
         if error.status < 400:
-            raise
+            raise error
         message = error.text if error.text and not error.text.startswith(str(error.status)) else error.reason
         return error_response(error.status, message, headers={k: v for k, v in error.headers.items()
                                                               if k.lower() in ("allow", "retry-after")})
-    except (OperationalError, InterfaceError, DBAPIError) as error:
+    if isinstance(error, (OperationalError, InterfaceError, DBAPIError)):
         log.warning("database unavailable", extra={"request_id": request.get(REQUEST_ID), "error": str(error)})
         return error_response(503, "the database is unavailable; retry shortly", code="database_unavailable",
                               headers=RETRY_SOON)
-    except OSError as error:  # not the database's: say what did fail, without paths or data
+    if isinstance(error, OSError):  # not the database's: say what did fail, without paths or data
         what = errno.errorcode.get(error.errno, type(error).__name__) if error.errno else type(error).__name__
         log.warning("system call failed", extra={"request_id": request.get(REQUEST_ID), "error": repr(error)})
         return error_response(503, f"the service could not complete the request: a system call failed ({what})",
                               code="system_error", headers=RETRY_SOON)
-    except Exception as error:
-        answer = answer_for(error)
-        if answer is not None:
-            return answer
-        log.exception("unhandled error", extra={"request_id": request.get(REQUEST_ID)})
-        return error_response(500, "internal error; it has been logged")
+    answer = answer_for(error)
+    if answer is not None:
+        return answer
+    log.error("unhandled error", exc_info=error, extra={"request_id": request.get(REQUEST_ID)})
+    return error_response(500, "internal error; it has been logged")

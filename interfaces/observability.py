@@ -8,7 +8,9 @@ import time
 import orjson
 from aiohttp import web
 
+from interfaces.errors import answer_error
 from interfaces.keys import METRICS, REQUEST_ID, SETTINGS
+from interfaces.security import authorize, needs_token
 
 
 access = logging.getLogger("tripcord.access")
@@ -17,29 +19,29 @@ _request_ids = map(f"{secrets.token_hex(4)}{{:08x}}".format, itertools.count())
 
 
 @web.middleware
-async def request_context_middleware(request: web.Request, handler):
+async def middleware(request: web.Request, handler):
+    """Everything around a handler, in one frame: the request id, the caller's token and tenant,
+    the one error shape, the route's metrics and the access log line."""
     request_id = request.headers.get("X-Request-Id", "")[:64] or next(_request_ids)
     request[REQUEST_ID] = request_id
     started = time.perf_counter()
-    status = 500
     try:
-        response = await handler(request)
-        status = response.status
-        response.headers["X-Request-Id"] = request_id
-        return response
-    except web.HTTPException as error:
-        status = error.status
-        raise
-    finally:
-        route = request.match_info.route.resource
-        name = route.canonical if route is not None else "unmatched"
-        elapsed = time.perf_counter() - started
-        metrics = request.app[METRICS]
-        metrics.request_count(request.method, name, str(status)).inc()
-        metrics.request_latency(request.method, name).observe(elapsed)
-        if request.app[SETTINGS].access_log:
-            access.info("%s %s %s", request.method, request.path, status, extra={
-                "request_id": request_id, "status": status, "duration_ms": round(elapsed * 1000, 3)})
+        response = authorize(request) if needs_token(request.path) else None
+        if response is None:
+            response = await handler(request)
+    except Exception as error:  # answer_error raises again what is not an error (a redirect)
+        response = answer_error(request, error)
+    response.headers["X-Request-Id"] = request_id
+    elapsed = time.perf_counter() - started
+    route = request.match_info.route.resource
+    name = route.canonical if route is not None else "unmatched"
+    metrics = request.app[METRICS]
+    metrics.request_count(request.method, name, str(response.status)).inc()
+    metrics.request_latency(request.method, name).observe(elapsed)
+    if request.app[SETTINGS].access_log:
+        access.info("%s %s %s", request.method, request.path, response.status, extra={
+            "request_id": request_id, "status": response.status, "duration_ms": round(elapsed * 1000, 3)})
+    return response
 
 
 class JsonFormatter(logging.Formatter):

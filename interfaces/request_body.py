@@ -17,7 +17,27 @@ INT_RANGE = (-(2**63), 2**64 - 1)
 
 
 async def parse_body(request: web.Request, model: type[BaseModel], limit: int | None = None) -> BaseModel:
+    """The body parsed by orjson, then validated by `model`. (pydantic's model_validate_json saves
+    0.2 µs a body, but reads NaN, Infinity and 1e999 into free-form data, which JSON does not allow.)"""
     return model.model_validate(await read_json(request, dict, limit))
+
+
+def _check_shape(raw: bytes, document=None) -> None:
+    """What a model cannot say: nesting deeper than MAX_DEPTH, and integers beyond 64 bits."""
+    # Nesting needs an opening bracket per level, so a body with few of them needs no walk.
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH:
+        if document is None:
+            try:
+                document = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return  # the model says why
+        if _depth(document) > MAX_DEPTH:
+            raise web.HTTPBadRequest(text=f"the body nests deeper than {MAX_DEPTH} levels")
+    if LONG_DIGITS.search(raw):
+        try:
+            json.loads(raw, parse_int=_fitting_int)
+        except json.JSONDecodeError:  # what orjson read, the standard library may not: orjson's reading stands
+            pass
 
 
 async def read_json(request: web.Request, kind: type = dict, limit: int | None = None):
@@ -29,16 +49,9 @@ async def read_json(request: web.Request, kind: type = dict, limit: int | None =
         document = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise web.HTTPBadRequest(text="the body is not valid JSON") from None
-    # Nesting needs an opening bracket per level, so a body with few of them needs no walk.
-    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _depth(document) > MAX_DEPTH:
-        raise web.HTTPBadRequest(text=f"the body nests deeper than {MAX_DEPTH} levels")
+    _check_shape(raw, document)
     if not isinstance(document, kind):
         raise web.HTTPBadRequest(text=f"the body must be a JSON {'object' if kind is dict else 'array'}")
-    if LONG_DIGITS.search(raw):
-        try:
-            json.loads(raw, parse_int=_fitting_int)
-        except json.JSONDecodeError:  # what orjson read, the standard library may not: orjson's reading stands
-            pass
     return document
 
 
@@ -54,14 +67,16 @@ def _fitting_int(text: str) -> int:
 
 async def read_limited(request: web.Request, limit: int) -> bytes:
     """The body, or 413 when it is longer than `limit` (aiohttp stops any at the largest route's limit)."""
-    too_long = web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length or limit + 1,
-                                             text=f"the body is larger than {limit} bytes")
     if request.content_length is not None and request.content_length > limit:
-        raise too_long
+        raise _too_long(limit, request.content_length)
     raw = await request.read()
     if len(raw) > limit:
-        raise too_long
+        raise _too_long(limit, len(raw))
     return raw
+
+
+def _too_long(limit: int, size: int) -> web.HTTPRequestEntityTooLarge:
+    return web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size, text=f"the body is larger than {limit} bytes")
 
 
 def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:

@@ -217,3 +217,12 @@ def test_a_minted_ingest_token_carries_the_ingest_role():
     token = TokenAuthority(JWT_SECRET).mint("website", ["ingest"], ["acme"], 60)
 
     assert TokenAuthority(JWT_SECRET).verify(token).roles == {"ingest"}
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+async def test_numbers_json_does_not_have_are_a_400(api, number):
+    body = b'{"type": "purchase", "customerId": "c1", "data": {"n": ' + number + b'}}'
+
+    response = await api.request("POST", INGEST, data=body, headers={"Content-Type": "application/json"})
+
+    assert response.status == 400 and (await response.json())["error"]["code"] == "bad_request"
