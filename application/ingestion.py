@@ -83,7 +83,7 @@ class Ingestion:
         self.settings.check(tenant_id, event["type"], event["data"])
         started, received_ms = time.monotonic(), int(time.time() * 1000)
         item = self._item(tenant_id, event, key, HEADER, received_ms)
-        await self._commit(tenant_id, [item], received_ms)
+        await self._commit(tenant_id, [item], received_ms, alone=True)
         if item.error is not None:
             raise item.error
         if item.result is None:
@@ -113,7 +113,8 @@ class Ingestion:
                 if first.claim.fingerprint != item.claim.fingerprint:
                     item.error = KeyReused(item.claim.key)
             items.append(item)
-        await self._commit(tenant_id, [i for i in items if i.error is None and i.same_as is None], received_ms)
+        await self._commit(tenant_id, [i for i in items if i.error is None and i.same_as is None], received_ms,
+                           alone=False)
         planned = [i for i in items if i.plan is not None and i.result is None and i.error is None]
         if planned:
             self.commit.later(await self._deliver(planned, started + self.policy.deadline_s))
@@ -132,9 +133,10 @@ class Ingestion:
             claim = KeyClaim(tenant_id, scope, key, fingerprint(event), event_id, received_ms, lease)
         return Item(event, event_id, claim)
 
-    async def _commit(self, tenant_id: str, items: list[Item], received_ms: int) -> None:
+    async def _commit(self, tenant_id: str, items: list[Item], received_ms: int, alone: bool) -> None:
         """Plans and commits every item, in order; a refused one is planned again after learning what
-        the store holds, unless its key was what clashed (then it is a repeat, answered as such)."""
+        the store holds, unless its key was what clashed (then it is a repeat, answered as such).
+        Alone (a single ingest), a failure is raised; in a batch it becomes that event's answer."""
         waiting = items
         for _ in range(CONFLICT_RETRIES):
             for item in waiting:
@@ -149,7 +151,7 @@ class Ingestion:
                     continue
                 self.planner.release(item.plan)
                 if not isinstance(outcome, IntegrityError):
-                    if len(items) == 1:
+                    if alone:
                         raise outcome
                     item.plan, item.error = None, NotRecorded(
                         f"the event was not recorded ({type(outcome).__name__}); send it again with its messageId")
@@ -159,7 +161,7 @@ class Ingestion:
                 try:
                     item.result = item.claim and await self.repeats.answer(item.claim)
                 except Exception as error:  # KeyReused or RequestInProgress: the answer for this event
-                    if len(items) == 1:
+                    if alone:
                         raise
                     item.error = error
                 if item.result is None and item.error is None:
@@ -171,7 +173,7 @@ class Ingestion:
                 return
         for item in waiting:
             item.plan, item.error = None, Contention("too many concurrent clashes for this customer; retry the request")
-        if len(items) == 1:
+        if alone:
             raise waiting[0].error
 
     async def _reload(self, plan: Plan) -> None:

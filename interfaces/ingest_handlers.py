@@ -11,7 +11,7 @@ from interfaces.errors import describe, error_response, validation_details
 from interfaces.keys import INGESTION, RATES, SETTINGS, TENANT
 from interfaces.rate_limits import admit
 from interfaces.request_body import json_response, parse_body
-from interfaces.schemas import BatchEvent, BatchRequest, IngestRequest
+from interfaces.schemas import BatchEvent, BatchRequest, IngestRequest, IngestResponse
 from interfaces.security import roles
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -29,7 +29,8 @@ async def ingest_event(request: web.Request) -> web.Response:
     body = await parse_body(request, IngestRequest)
     event = {"type": body.type, "customerId": body.customerId, "data": body.data,
              "channel": body.channel, "timestamp": body.timestamp}
-    return json_response(present(await request.app[INGESTION].ingest(request[TENANT], event, key)))
+    result = await request.app[INGESTION].ingest(request[TENANT], event, key)
+    return web.Response(body=IngestResponse.of(result).json_bytes(), content_type="application/json")
 
 
 @routes.post("/api/v1/events/batch")
@@ -41,7 +42,7 @@ async def ingest_batch(request: web.Request) -> web.Response:
                                             text=f"an event of the batch is larger than {MAX_EVENT_BYTES} bytes")
     admit(request.app[RATES], request[TENANT], len(batch.events))
     answers = await request.app[INGESTION].ingest_batch(request[TENANT], [_event(raw) for raw in batch.events])
-    results = [present(a) if isinstance(a, IngestResult) else _error(a) for a in answers]
+    results = [IngestResponse.of(a).document() if isinstance(a, IngestResult) else _error(a) for a in answers]
     failed = sum(1 for a in answers if not isinstance(a, IngestResult))
     return json_response({"ingested": len(answers) - failed, "failed": failed, "results": results})
 
@@ -64,21 +65,3 @@ def _error(error: Exception) -> dict:
     if isinstance(error, ValidationError):
         details = validation_details(error)
     return {"error": {"code": code, "message": message, "details": details}}
-
-
-def present(result: IngestResult) -> dict:
-    shown = {
-        "ingested": True,
-        "eventId": result.event_id,
-        "eventType": result.event_type,
-        "customerId": result.customer_id,
-        "streamId": result.stream_id,
-        "streamSequence": result.stream_sequence,
-        "triggersMatched": [{"triggerId": m.trigger_id, "actionType": m.action_type} for m in result.matched],
-        "actionsDispatched": [{"triggerId": d.trigger_id, "actionType": d.action_type, "dispatchId": d.dispatch_id,
-                               "config": d.config} for d in result.dispatched],
-    }
-    if result.failed:
-        shown["actionErrors"] = [{"triggerId": f.trigger_id, "actionType": f.action_type,
-                                  "dispatchId": f.dispatch_id, "error": f.error} for f in result.failed]
-    return shown

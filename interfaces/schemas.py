@@ -172,35 +172,51 @@ class BatchRequest(Strict):
                                          json_schema_extra={"items": {"$ref": "#/components/schemas/BatchEvent"}})
 
 
-class TriggerMatch(BaseModel):
-    triggerId: str
-    actionType: str
+# The ingest answer is serialised from application.ingest_results.IngestResult by these models,
+# each field read from the attribute its validation alias names: the API's names live only here.
+class FromResult(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
 
 
-class ActionDispatched(BaseModel):
-    triggerId: str
-    actionType: str
-    dispatchId: str
+class TriggerMatch(FromResult):
+    triggerId: str = Field(validation_alias="trigger_id")
+    actionType: str = Field(validation_alias="action_type")
+
+
+class ActionDispatched(TriggerMatch):
+    dispatchId: str = Field(validation_alias="dispatch_id")
     config: dict[str, Any]
 
 
-class ActionError(BaseModel):
-    triggerId: str
-    actionType: str
-    dispatchId: str
+class ActionError(TriggerMatch):
+    dispatchId: str = Field(validation_alias="dispatch_id")
     error: str
 
 
-class IngestResponse(BaseModel):
-    ingested: bool
-    eventId: str
-    eventType: str
-    customerId: str
-    streamId: str | None
-    streamSequence: int | None
-    triggersMatched: list[TriggerMatch]
-    actionsDispatched: list[ActionDispatched]
-    actionErrors: list[ActionError] | None = None
+class IngestResponse(FromResult):
+    ingested: bool = True
+    eventId: str = Field(validation_alias="event_id")
+    eventType: str = Field(validation_alias="event_type")
+    customerId: str = Field(validation_alias="customer_id")
+    streamId: str | None = Field(validation_alias="stream_id")
+    streamSequence: int | None = Field(validation_alias="stream_sequence")
+    triggersMatched: list[TriggerMatch] = Field(validation_alias="matched")
+    actionsDispatched: list[ActionDispatched] = Field(validation_alias="dispatched")
+    actionErrors: list[ActionError] | None = Field(None, validation_alias="failed",
+                                                   description="present only when a dispatch failed")
+
+    @classmethod
+    def of(cls, result) -> "IngestResponse":
+        return cls.model_validate(result)
+
+    def json_bytes(self) -> bytes:
+        return self.__pydantic_serializer__.to_json(self, exclude=None if self.actionErrors else NO_ERRORS)
+
+    def document(self) -> dict:
+        return self.model_dump(mode="json", exclude=None if self.actionErrors else NO_ERRORS)
+
+
+NO_ERRORS = {"actionErrors"}
 
 
 class ErrorDetail(BaseModel):
