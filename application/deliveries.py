@@ -80,6 +80,11 @@ class Sender:
             raise StreamUnavailable("the stream is disabled (TRIPCORD_NATS_URL=none)")
         return await self.stream.publish(subject, message_id, body)
 
+    async def publish_many(self, messages: list[tuple[str, str, bytes]], timeout: float) -> list[int | None]:
+        if self.stream is None:
+            return [None] * len(messages)
+        return await self.stream.publish_many(messages, timeout)
+
     async def attempt(self, delivery: Delivery, timeout: float) -> Attempt:
         at_ms, started = int(time.time() * 1000), time.monotonic()
         reply, error, final = None, None, False

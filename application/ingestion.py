@@ -141,10 +141,10 @@ class Ingestion:
         for _ in range(CONFLICT_RETRIES):
             for item in waiting:
                 item.plan = self.planner.plan(tenant_id, item.event_id, item.event, received_ms, item.claim)
-            if len(waiting) == 1:  # the common case: no gather, no task
+            if len(waiting) == 1:  # the common case: no list of futures
                 outcomes = [await _settled(self.commit(waiting[0].plan.unit))]
             else:
-                outcomes = await asyncio.gather(*(self.commit(i.plan.unit) for i in waiting), return_exceptions=True)
+                outcomes = await self.commit.many([i.plan.unit for i in waiting])
             clashed = []
             for item, outcome in zip(waiting, outcomes):
                 if outcome is None:
@@ -188,13 +188,20 @@ class Ingestion:
     async def _deliver(self, items: list[Item], deadline: float) -> UnitOfWork:
         """Publishes every event and attempts every fire at once; answers each item and returns the
         outcomes to record."""
-        publishes = [self._publish(i.plan, min(self.policy.publish_timeout_s, _left(deadline))) for i in items]
+        publish_timeout = min(self.policy.publish_timeout_s, _left(deadline))
         attempts = [self._attempt(f, _left(deadline)) for i in items for f in i.plan.fires]
-        if len(publishes) == 1 and not attempts:  # the common case: no task to spawn
-            settled = [await publishes[0]]
-        else:
-            settled = await asyncio.gather(*publishes, *attempts)
-        sequences, tried = settled[:len(items)], iter(settled[len(items):])
+        if len(items) == 1:
+            publish = self._publish(items[0].plan, publish_timeout)
+            if attempts:
+                sequence, *tried = await asyncio.gather(publish, *attempts)
+            else:  # the common case: no task to spawn
+                sequence, tried = await publish, []
+            sequences = [sequence]
+        else:  # a batch: its events published together, its fires attempted meanwhile
+            attempting = asyncio.gather(*attempts) if attempts else None
+            sequences = await self._publish_many([i.plan for i in items], publish_timeout)
+            tried = await attempting if attempting is not None else []
+        tried = iter(tried)
         outcome = UnitOfWork()
         for item, sequence in zip(items, sequences):
             logged = item.plan.event
@@ -236,6 +243,14 @@ class Ingestion:
             return None
         self.observer.published("acknowledged")
         return sequence
+
+    async def _publish_many(self, plans: list[Plan], timeout: float) -> list[int | None]:
+        messages = [(event_subject(p.event.tenant_id, p.event.type), p.event.event_id, orjson.dumps(p.event.body))
+                    for p in plans]
+        sequences = await self.sender.publish_many(messages, timeout)
+        for sequence in sequences:
+            self.observer.published("deferred" if sequence is None else "acknowledged")
+        return sequences
 
     async def _attempt(self, fire: Fire, timeout: float) -> Attempt:
         if fire.delivery is None:

@@ -124,6 +124,9 @@ class Commit(Protocol):
     def later(self, unit: UnitOfWork) -> None:
         """Queue a unit without waiting for it: for writes whose loss the relay repairs."""
 
+    async def many(self, units: list[UnitOfWork]) -> list[BaseException | None]:
+        """Commit units (possibly together); the error each one failed with, or None."""
+
     async def drain(self) -> None: ...
 
 
@@ -200,6 +203,10 @@ class Stream(Protocol):
     async def publish(self, subject: str, message_id: str, body: bytes) -> int:
         """Publish and wait for JetStream's acknowledgement; returns the stream sequence.
         It may wait for ever: the caller bounds the wait."""
+
+    async def publish_many(self, messages: list[tuple[str, str, bytes]], timeout: float) -> list[int | None]:
+        """Publish (subject, message id, body) messages together; the sequence of each one JetStream
+        acknowledged within `timeout`, else None."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ async def ingest(request: web.Request) -> web.Response:
                         content_type="application/json")
 
 
+async def ready(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
 def main() -> None:
     try:
         import uvloop
@@ -20,6 +24,7 @@ def main() -> None:
         pass
     app = web.Application()
     app.router.add_post("/api/v1/events/ingest", ingest)
+    app.router.add_get("/readyz", ready)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
 
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.floor_server import MODES  # noqa: E402
-from bench.run import cpu_seconds, fresh_database, stream_url, wait_ready, wrk  # noqa: E402
+from bench.common import cpu_seconds, fresh_database, stream_url, wait_ready, wrk  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
 

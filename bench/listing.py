@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from application.ports import UnitOfWork  # noqa: E402
 from bench.evaluation import spread_triggers  # noqa: E402
-from bench.run import SECRET, TENANT, fresh_database, service_env, wait_ready  # noqa: E402
+from bench.common import SECRET, TENANT, fresh_database, service_env, wait_ready  # noqa: E402
 from domain.trigger import Trigger  # noqa: E402
 from infrastructure.auth import TokenAuthority  # noqa: E402
 from infrastructure.storage import SqlStorage, open_journal  # noqa: E402

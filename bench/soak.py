@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from application.cooldowns import Cooldowns  # noqa: E402
-from bench.run import (SECRET, TENANT, check_guarantees, create_triggers, fresh_database, service_env,  # noqa: E402
+from bench.common import (SECRET, TENANT, check_guarantees, create_triggers, fresh_database, service_env,  # noqa: E402
                        stream_sequence, stream_url, wait_ready)
 from bench.triggers import bench_triggers  # noqa: E402
 from infrastructure.auth import TokenAuthority  # noqa: E402

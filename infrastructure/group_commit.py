@@ -35,6 +35,22 @@ class GroupCommit:
     def later(self, unit: UnitOfWork) -> None:
         self._queue(unit, None)
 
+    async def many(self, units: list[UnitOfWork]) -> list[BaseException | None]:
+        """Commits units as one caller: a future each, awaited in turn, no task each."""
+        loop = asyncio.get_running_loop()
+        futures = []
+        for unit in units:
+            futures.append(loop.create_future())
+            self._queue(unit, futures[-1])
+        outcomes = []
+        for future in futures:
+            try:
+                await future
+                outcomes.append(None)
+            except Exception as error:
+                outcomes.append(error)
+        return outcomes
+
     async def drain(self) -> None:
         while self._worker is not None and not self._worker.done():
             await asyncio.wait({self._worker})

@@ -111,6 +111,30 @@ class JetStream:
         finally:
             del self._acks[token]  # answered, refused or given up by the caller alike
 
+    async def publish_many(self, messages: list[tuple[str, str, bytes]], timeout: float) -> list[int | None]:
+        """Publishes (subject, message id, body) messages together and waits for their acknowledgements
+        once, up to `timeout`: one future per message, no task and no timer each. The sequence of each
+        one acknowledged, else None."""
+        if not self.connected:
+            return [None] * len(messages)
+        loop, acks, tokens = asyncio.get_running_loop(), [], []
+        try:
+            for subject, message_id, body in messages:
+                token = next(self._tokens)
+                ack = self._acks[token] = loop.create_future()
+                tokens.append(token)
+                acks.append(ack)
+                await self.nc.publish(subject, body, reply=self._reply_prefix + token,
+                                      headers={**HEADERS, "Nats-Msg-Id": message_id})
+            await asyncio.wait(acks, timeout=timeout)
+        except Exception as error:  # the connection went away midway: what was acknowledged stands
+            log.debug("publishing a batch failed", extra={"error": str(error)})
+        finally:
+            for token in tokens:
+                del self._acks[token]
+        return [ack.result() if ack.done() and not ack.cancelled() and ack.exception() is None else None
+                for ack in acks] + [None] * (len(messages) - len(acks))
+
     async def _acknowledged(self, reply) -> None:
         ack = self._acks.get(reply.subject[len(self._reply_prefix):])
         if ack is None or ack.done():  # the caller stopped waiting

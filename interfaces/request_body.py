@@ -22,17 +22,11 @@ async def parse_body(request: web.Request, model: type[BaseModel], limit: int | 
     return model.model_validate(await read_json(request, dict, limit))
 
 
-def _check_shape(raw: bytes, document=None) -> None:
+def _check_shape(raw: bytes) -> None:
     """What a model cannot say: nesting deeper than MAX_DEPTH, and integers beyond 64 bits."""
     # Nesting needs an opening bracket per level, so a body with few of them needs no walk.
-    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH:
-        if document is None:
-            try:
-                document = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                return  # the model says why
-        if _depth(document) > MAX_DEPTH:
-            raise web.HTTPBadRequest(text=f"the body nests deeper than {MAX_DEPTH} levels")
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _depth_of(raw) > MAX_DEPTH:
+        raise web.HTTPBadRequest(text=f"the body nests deeper than {MAX_DEPTH} levels")
     if LONG_DIGITS.search(raw):
         try:
             json.loads(raw, parse_int=_fitting_int)
@@ -49,7 +43,7 @@ async def read_json(request: web.Request, kind: type = dict, limit: int | None =
         document = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise web.HTTPBadRequest(text="the body is not valid JSON") from None
-    _check_shape(raw, document)
+    _check_shape(raw)
     if not isinstance(document, kind):
         raise web.HTTPBadRequest(text=f"the body must be a JSON {'object' if kind is dict else 'array'}")
     return document
@@ -94,16 +88,17 @@ def _is_int(value: str) -> bool:
     return digits.isascii() and digits.isdigit() and len(value) <= 18  # int() refuses "--5", "²"
 
 
-def _depth(document) -> int:
-    deepest, stack = 0, [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
+def _depth_of(raw: bytes) -> int:
+    """How deep a JSON text nests, from its brackets outside strings (no walk of the parsed document)."""
+    deepest = depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub(b"", raw)):
+        depth += 1 if bracket in b"[{" else -1
         deepest = max(deepest, depth)
-        if depth > MAX_DEPTH:
-            break
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return deepest
+
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 def json_response(body, status: int = 200) -> web.Response:
