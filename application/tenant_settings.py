@@ -5,7 +5,7 @@ own changes at once, other processes' within one poll. A schema is compiled once
 """
 
 from application.ports import CompiledSchema, DataRejected, SchemaCompiler
-from application.settings_listing import EVENT_SCHEMA, FREQUENCY_CAPS
+from application.settings_listing import FREQUENCY_CAPS
 from domain.event_schemas import InvalidSchema
 from domain.frequency_caps import FrequencyCap, InvalidCaps, validated_caps
 
