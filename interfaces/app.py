@@ -40,14 +40,16 @@ from infrastructure.stream import JetStream, StreamSettings
 from infrastructure.json_schemas import JsonSchemaCompiler
 from infrastructure.templates import LiquidTemplates
 from infrastructure.webhooks import SignedWebhooks
-from interfaces import (dispatch_handlers, ingest_handlers, lookup_handlers, ops_handlers, settings_handlers,
-                        trigger_handlers)
+from interfaces import (console_handlers, dispatch_handlers, ingest_handlers, lookup_handlers, ops_handlers,
+                        settings_handlers, trigger_handlers)
 from interfaces.blocking import Blocking
 from interfaces.keys import (AUTHORITY, BLOCKING, DATABASE, DISPATCH_LOG, DISPATCHES, DRY_RUNS, EVENT_LOG,
-                             IDEMPOTENCY, INGESTION, JETSTREAM, LISTING, LOOKUPS, METRICS, RATES, RECORDER, RELAY,
-                             SETTINGS, SETTINGS_SERVICE, SETTINGS_STORE, STREAM_STATUS, TRIGGERS)
+                             IDEMPOTENCY, INGESTION, JETSTREAM, LISTING, LIVE_STREAMS, LOOKUPS, METRICS, RATES,
+                             RECORDER, RELAY, SETTINGS, SETTINGS_SERVICE, SETTINGS_STORE, STREAM_STATUS, TICKETS,
+                             TRIGGERS)
 from interfaces.observability import middleware
 from interfaces.rate_limits import TenantRates
+from interfaces.stream_tickets import Tickets
 
 log = logging.getLogger("tripcord")
 HOUSEKEEPING_S = 60.0
@@ -60,11 +62,13 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[AUTHORITY] = TokenAuthority(settings.jwt_key())
+    app[TICKETS] = Tickets(settings.jwt_key())
+    app[LIVE_STREAMS] = set()
     app[STREAM_STATUS] = {"state": "starting", "url": None}
     app[RATES] = TenantRates(settings.tenant_rate, settings.tenant_burst) if settings.tenant_rate else None
     app.cleanup_ctx.extend([database, stream, services])
     for handlers in (trigger_handlers, ingest_handlers, dispatch_handlers, lookup_handlers, settings_handlers,
-                     ops_handlers):
+                     console_handlers, ops_handlers):
         app.add_routes(handlers.routes)
     return app
 

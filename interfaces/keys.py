@@ -20,6 +20,7 @@ from infrastructure.sql.listing import SqlTriggerListing
 from infrastructure.sql.tenant_settings import SqlTenantSettings
 from infrastructure.sql.units import UnitRecorder
 from interfaces.blocking import Blocking
+from interfaces.stream_tickets import Tickets
 
 SETTINGS = web.AppKey("settings", Settings)
 BLOCKING = web.AppKey("blocking", Blocking)
@@ -40,6 +41,8 @@ LOOKUPS = web.AppKey("lookups", Lookups)
 AUTHORITY = web.AppKey("authority", TokenAuthority)
 METRICS = web.AppKey("metrics", Metrics)
 STREAM_STATUS = web.AppKey("stream_status", dict)
+TICKETS = web.AppKey("tickets", Tickets)
+LIVE_STREAMS = web.AppKey("live_streams", set)  # the live streams open in this process
 RATES = web.AppKey("rates", object)  # TenantRates, or None when no rate is set
 JETSTREAM = web.AppKey("jetstream", object)  # a JetStream, or None when the stream is disabled
 

@@ -6,6 +6,7 @@ from typing import get_args
 from pydantic.json_schema import models_json_schema
 
 from domain.actions import WEBHOOK_METHODS, canonical_action_type, config_keys
+from interfaces import console_schemas as c
 from interfaces import delivery_schemas as d
 from interfaces import schemas as s
 from interfaces import settings_schemas as t
@@ -15,7 +16,7 @@ BODIES = [s.TriggerCreate, s.TriggerUpdate, s.TriggerTest, s.IngestRequest, s.Ba
           d.BulkResend, t.FrequencyCaps, t.JsonSchemaDocument]
 RESULTS = [s.TriggerView, s.TriggerPage, s.TestResult, s.History, s.IngestResponse, s.ErrorResponse, s.BatchResponse,
            d.DispatchView, d.DispatchPage, d.BulkResendResult, d.EventView, d.CustomerEventPage, d.TriggerStatsView,
-           t.EventSchemaView, t.EventSchemaList, t.SettingsHistory]
+           t.EventSchemaView, t.EventSchemaList, t.SettingsHistory, c.StreamTicket]
 TENANT = {"name": "X-Tenant-Id", "in": "header", "required": True,
           "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -49,7 +50,7 @@ def _errors(*statuses: int) -> dict:
 
 def _query(model) -> list[dict]:
     schema = model.model_json_schema()
-    return [{"name": name, "in": "query", "required": False, "schema": prop}
+    return [{"name": name, "in": "query", "required": name in schema.get("required", ()), "schema": prop}
             for name, prop in schema["properties"].items()]
 
 
@@ -121,6 +122,7 @@ def openapi_document() -> dict:
                 "Audit history of a trigger", ok=("200", s.History), params=[TRIGGER_ID])},
             **delivery_paths(),
             **settings_paths(),
+            **console_paths(),
         },
     }
 
@@ -173,4 +175,17 @@ def delivery_paths() -> dict:
         "/api/v1/customers/{customer_id}/events": {"get": _operation(
             "A customer's events, newest first, with what each trigger did", ok=("200", d.CustomerEventPage),
             params=[CUSTOMER_ID, *_query(d.PageQuery)], errors=(400, 401, 403))},
+    }
+
+
+def console_paths() -> dict:
+    live = _operation("The tenant's events as they reach the stream, as server-sent events named `ingested`",
+                      params=_query(c.LiveQuery), errors=(400, 401))
+    live["security"] = []  # an EventSource cannot send headers: the ticket names the tenant and is the credential
+    live["parameters"] = live["parameters"][1:]
+    live["responses"]["200"]["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
+    return {
+        "/api/v1/stream-tickets": {"post": _operation(
+            "A ticket that opens one live stream within 30 s", ok=("201", c.StreamTicket), errors=(401, 403))},
+        "/api/v1/events/live": {"get": live},
     }

@@ -70,7 +70,8 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
 
 
 def _too_long(limit: int, size: int) -> web.HTTPRequestEntityTooLarge:
-    return web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size, text=f"the body is larger than {limit} bytes")
+    return web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size,
+                                         text=f"the body is larger than {limit} bytes")
 
 
 def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
