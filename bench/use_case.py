@@ -1,35 +1,56 @@
-"""The ingest use case's own CPU cost per event: Ingestion.ingest with its I/O faked.
+"""The ingest use case's own CPU cost per event: Ingestion.ingest and ingest_batch with their I/O faked.
 
-    python bench/use_case.py [--events 5000] [--triggers 100]
+    python -m bench.use_case [--events 5000] [--triggers 100] [--batch 100]
 
-Evaluation, aggregates, ids, outbox messages and the response, exactly as a request runs them,
-but with a commit and a stream that return at once: what is left of a request's time once the
-HTTP stack, the database and JetStream are taken away.
+Planning (evaluation, cooldowns, ids, deliveries), the unit of work and the result, exactly as a
+request runs them, but with a commit and a stream that return at once: what is left of a
+request's time once the HTTP stack, PostgreSQL and JetStream are taken away.
 """
 
 import argparse
 import asyncio
+import itertools
 import random
-import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from application.cooldowns import Cooldowns  # noqa: E402
-from application.delivery import Deliveries  # noqa: E402
-from application.ingestion import IngestPolicy, Ingestion  # noqa: E402
-from application.journal import Journal  # noqa: E402
-from application.trigger_index import TriggerIndex  # noqa: E402
-from bench.triggers import bench_triggers  # noqa: E402
+from application.allowances import Allowances
+from application.cooldowns import Cooldowns
+from application.deliveries import Sender
+from application.ingestion import IngestPolicy, Ingestion
+from application.journal import Journal
+from application.planner import Planner
+from application.tenant_settings import TenantSettings
+from application.trigger_index import TriggerIndex
+from bench.fakes import PlainTemplates
+from bench.triggers import bench_triggers
 
 TYPES = ["purchase", "cart_abandon", "page_view", "app_open", "support_call"]
 
 
 class InstantStream:
+    def __init__(self):
+        self._sequence = itertools.count(1)
+
     async def publish(self, subject, message_id, body):
-        return 1
+        return next(self._sequence)
+
+    async def publish_many(self, messages, timeout):
+        return [next(self._sequence) for _ in messages]
+
+
+class InstantCommit:
+    async def __call__(self, unit):
+        pass
+
+    def later(self, unit):
+        pass
+
+    async def many(self, units):
+        return [None] * len(units)
+
+    async def drain(self):
+        pass
 
 
 class Unobserved:
@@ -37,14 +58,7 @@ class Unobserved:
         return lambda *args: None
 
 
-async def instant_commit(unit):
-    pass
-
-
-instant_commit.later = lambda unit: None
-
-
-async def blocking(fn, *args):
+async def inline(fn, *args):
     return fn(*args)
 
 
@@ -55,7 +69,7 @@ def index_of(count: int) -> TriggerIndex:
              "condition": t["condition"], "priority": t["priority"], "cooldown_ms": t["cooldownMs"],
              "created_at": now, "status": "active", "deleted": False, "position": n + 1}
             for n, t in enumerate(bench_triggers(count))]
-    index = TriggerIndex()
+    index = TriggerIndex(PlainTemplates())
     index.apply(rows, len(rows))
     return index
 
@@ -68,26 +82,41 @@ def event(n: int) -> dict:  # the same shape and spread as bench/ingest.lua
                      "url": f"/p/{random.randint(1, 200)}"}}
 
 
-async def measure(events: int, triggers: int) -> None:
-    ingestion = Ingestion(Journal(), index_of(triggers), Cooldowns(), instant_commit,
-                          Deliveries(InstantStream(), None), blocking, Unobserved(), IngestPolicy())
+def ingestion_over(triggers: int) -> Ingestion:
+    planner = Planner(index_of(triggers), Cooldowns(), Allowances())
+    return Ingestion(planner, InstantCommit(), Sender(InstantStream(), webhooks=None), Journal(), repeats=None,
+                     blocking=inline, observer=Unobserved(), settings=TenantSettings(compiler=None),
+                     policy=IngestPolicy())
+
+
+async def measure(events: int, triggers: int, batch: int) -> None:
+    ingestion = ingestion_over(triggers)
     for n in range(min(1000, events)):  # warm-up
         await ingestion.ingest("bench", event(n))
     fired = 0
     started = time.perf_counter()
     for n in range(events):
-        fired += len((await ingestion.ingest("bench", event(n)))["triggersMatched"])
+        fired += len((await ingestion.ingest("bench", event(n))).matched)
     elapsed = time.perf_counter() - started
     print(f"Ingestion.ingest, I/O faked, {triggers} triggers: {elapsed / events * 1e6:.0f} µs per event "
           f"({fired / events:.2f} fires per event, {events} events)")
+
+    batches = max(1, events // batch)
+    started = time.perf_counter()
+    for b in range(batches):
+        await ingestion.ingest_batch("bench", [event(b * batch + n) for n in range(batch)])
+    elapsed = time.perf_counter() - started
+    print(f"Ingestion.ingest_batch, I/O faked, {triggers} triggers, batches of {batch}: "
+          f"{elapsed / (batches * batch) * 1e6:.0f} µs per event ({batches * batch} events)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--triggers", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=100)
     args = parser.parse_args()
-    asyncio.run(measure(args.events, args.triggers))
+    asyncio.run(measure(args.events, args.triggers, args.batch))
 
 
 if __name__ == "__main__":
