@@ -24,8 +24,10 @@ class Allowances(VersionCache):
         self._remember(key, (spent.originator_version, ((known[1] if known else ()) + (now_ms,))[-cap.limit:]))
         return spent
 
-    def learn(self, key: Key, allowance: CustomerAllowance | None) -> None:
-        if allowance is None:
+    def learn(self, key: Key, head: list) -> None:
+        """What the store holds: the aggregate's last `limit` events, each carrying one spend."""
+        if not head:
             self.forget(key)
         else:
-            self._remember(key, (allowance.version, tuple(allowance.recent)))
+            keep = head[-1].keep
+            self._remember(key, (head[-1].originator_version, tuple(e.spent_at_ms for e in head)[-keep:]))

@@ -25,8 +25,11 @@ class Cooldowns(VersionCache):
         self._remember(key, (fire.originator_version, now_ms))
         return fire
 
-    def learn(self, key: Key, cooldown: CustomerCooldown | None) -> None:
-        if cooldown is None:
+    DEPTH = 1  # events to learn from: the last one says when it last fired
+
+    def learn(self, key: Key, head: list) -> None:
+        """What the store holds: the aggregate's last DEPTH events (none: it never fired)."""
+        if not head:
             self.forget(key)
         else:
-            self._remember(key, (cooldown.version, cooldown.fired_at_ms))
+            self._remember(key, (head[-1].originator_version, head[-1].fired_at_ms))

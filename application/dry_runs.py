@@ -85,6 +85,6 @@ class DryRuns:
 
     def _aggregate(self, aggregate_id):
         try:
-            return self.journal.repository.get(aggregate_id)
+            return self.journal.reload(aggregate_id)  # from its latest snapshot
         except AggregateNotFoundError:
             return None

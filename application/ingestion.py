@@ -15,14 +15,12 @@ import time
 from dataclasses import dataclass
 
 import orjson
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.deliveries import Sender, undeliverable
 from application.ingest_results import Dispatched, DispatchFailed, IngestResult, Matched
-from application.journal import Journal
 from application.planner import Fire, Plan, Planner
-from application.ports import Blocking, Commit, DataRejected, DispatchRecord, KeyAnswer, Observer, StreamAck, UnitOfWork
+from application.ports import AggregateHeads, Blocking, Commit, DataRejected, DispatchRecord, KeyAnswer, Observer, StreamAck, UnitOfWork
 from application.repeats import KeyReused, Repeats
 from application.subjects import action_subject, event_subject
 from application.tenant_settings import TenantSettings
@@ -62,12 +60,12 @@ class Item:
 
 
 class Ingestion:
-    def __init__(self, planner: Planner, commit: Commit, sender: Sender, journal: Journal, repeats: Repeats,
+    def __init__(self, planner: Planner, commit: Commit, sender: Sender, heads: AggregateHeads, repeats: Repeats,
                  blocking: Blocking, observer: Observer, settings: TenantSettings, policy: IngestPolicy):
         self.planner = planner
         self.commit = commit
         self.sender = sender
-        self.journal = journal
+        self.heads = heads
         self.repeats = repeats
         self.blocking = blocking
         self.observer = observer
@@ -164,26 +162,27 @@ class Ingestion:
                     if alone:
                         raise
                     item.error = error
+            waiting = []
+            for item in clashed:
                 if item.result is None and item.error is None:
-                    await self._reload(item.plan)
+                    waiting.append(item)
                 else:
                     item.plan = None
-            waiting = [i for i in clashed if i.result is None and i.error is None]
             if not waiting:
                 return
+            await self._learn([i.plan for i in waiting])
         for item in waiting:
             item.plan, item.error = None, Contention("too many concurrent clashes for this customer; retry the request")
         if alone:
             raise waiting[0].error
 
-    async def _reload(self, plan: Plan) -> None:
-        """Learn what the store holds for every aggregate a refused plan wanted to change."""
-        for cache, key in plan.held:
-            try:
-                found = await self.blocking(self.journal.reload, cache.aggregate_id(key))
-            except AggregateNotFoundError:
-                found = None
-            cache.learn(key, found)
+    async def _learn(self, plans: list[Plan]) -> None:
+        """Learn what the store holds for every aggregate the refused plans wanted to change: one read."""
+        held = {cache.aggregate_id(key): (cache, key, depth) for plan in plans for cache, key, depth in plan.held}
+        heads = await self.blocking(self.heads.latest, {aggregate_id: depth for aggregate_id, (_, _, depth)
+                                                         in held.items()})
+        for aggregate_id, (cache, key, _) in held.items():
+            cache.learn(key, heads.get(aggregate_id, []))
 
     async def _deliver(self, items: list[Item], deadline: float) -> UnitOfWork:
         """Publishes every event and attempts every fire at once; answers each item and returns the

@@ -36,7 +36,7 @@ class Plan:
     event: LoggedEvent
     unit: UnitOfWork
     fires: list[Fire] = field(default_factory=list)
-    held: list[tuple] = field(default_factory=list)  # (cache, key) taken ahead of the commit
+    held: list[tuple] = field(default_factory=list)  # (cache, key, events to learn from) taken ahead of the commit
     claim: KeyClaim | None = None
 
     @property
@@ -85,10 +85,10 @@ class Planner:
             return FREQUENCY_CAPPED
         if trigger.cooldown_ms:
             plan.unit.events.append(self.cooldowns.fire(cooldown_key, now_ms, event_id))
-            plan.held.append((self.cooldowns, cooldown_key))
+            plan.held.append((self.cooldowns, cooldown_key, Cooldowns.DEPTH))
         for cap, key in capping:  # higher-priority triggers come first, and so take the budget first
             plan.unit.events.append(self.allowances.spend(key, cap, now_ms))
-            plan.held.append((self.allowances, key))
+            plan.held.append((self.allowances, key, cap.limit))
         return FIRED
 
     def _fire(self, trigger: ActiveTrigger, message: dict) -> Fire:
@@ -101,7 +101,7 @@ class Planner:
     @staticmethod
     def release(plan: Plan) -> None:
         """The plan was not committed: what it took ahead must not stay in the caches."""
-        for cache, key in plan.held:
+        for cache, key, _ in plan.held:
             cache.forget(key)
 
 

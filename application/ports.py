@@ -260,6 +260,12 @@ class Blocking(Protocol):
     async def __call__(self, fn, *args): ...
 
 
+class AggregateHeads(Protocol):
+    def latest(self, wanted: dict) -> dict:
+        """aggregate id → how many of its last events; answers aggregate id → those domain events,
+        oldest first. An aggregate with no event is absent. One read, whatever the history's length."""
+
+
 class InvalidTemplate(ValueError):
     def __init__(self, path: str, message: str):
         super().__init__(f"{path}: {message}")

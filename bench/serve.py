@@ -17,6 +17,7 @@ import sys
 from aiohttp import web
 
 from application.trigger_index import TriggerIndex
+from bench.use_case import InstantStream
 from infrastructure.settings import Settings
 from interfaces.app import create_app
 from interfaces.keys import INGESTION, RELAY
@@ -24,11 +25,6 @@ from interfaces.observability import configure_logging
 from interfaces.serve import _collect_rarely
 
 SWITCHES = ("stream", "triggers", "outcomes", "access-log")
-
-
-class InstantStream:
-    async def publish(self, subject: str, message_id: str, body: bytes) -> int:
-        return 1
 
 
 def switched_off(without: set[str]):

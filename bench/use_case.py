@@ -18,7 +18,6 @@ from application.allowances import Allowances
 from application.cooldowns import Cooldowns
 from application.deliveries import Sender
 from application.ingestion import IngestPolicy, Ingestion
-from application.journal import Journal
 from application.planner import Planner
 from application.tenant_settings import TenantSettings
 from application.trigger_index import TriggerIndex
@@ -84,7 +83,7 @@ def event(n: int) -> dict:  # the same shape and spread as bench/ingest.lua
 
 def ingestion_over(triggers: int) -> Ingestion:
     planner = Planner(index_of(triggers), Cooldowns(), Allowances())
-    return Ingestion(planner, InstantCommit(), Sender(InstantStream(), webhooks=None), Journal(), repeats=None,
+    return Ingestion(planner, InstantCommit(), Sender(InstantStream(), webhooks=None), heads=None, repeats=None,
                      blocking=inline, observer=Unobserved(), settings=TenantSettings(compiler=None),
                      policy=IngestPolicy())
 

@@ -33,6 +33,7 @@ from bench.use_case import InstantStream, Unobserved, event, index_of, inline
 from infrastructure.group_commit import GroupCommit
 from infrastructure.settings import Settings
 from infrastructure.sql.database import Database, open_journal
+from infrastructure.sql.heads import SqlAggregateHeads
 from infrastructure.sql.pg_writer import FUNCTION
 from infrastructure.sql.units import UnitRecorder
 from tests.servers import libpq_url
@@ -40,10 +41,12 @@ from tests.servers import libpq_url
 
 async def feed(database_url: str, work: Path, events: int, batch: int) -> tuple[float, int]:
     journal = open_journal(Settings(database_url=database_url, data_dir=work).sqlalchemy_url)
-    recorder = UnitRecorder(Database(journal), [], inline)
+    database = Database(journal)
+    recorder = UnitRecorder(database, [], inline)
     commit = GroupCommit(recorder, max_batch=256)
     ingestion = Ingestion(Planner(index_of(100), Cooldowns(), Allowances()), commit,
-                          Sender(InstantStream(), webhooks=None), journal, repeats=None, blocking=inline,
+                          Sender(InstantStream(), webhooks=None), SqlAggregateHeads(database), repeats=None,
+                          blocking=inline,
                           observer=Unobserved(), settings=TenantSettings(compiler=None), policy=IngestPolicy())
     started = time.perf_counter()
     for n in range(0, events, batch):

@@ -32,6 +32,7 @@ from infrastructure.settings import Settings
 from infrastructure.sql.database import Database, open_journal
 from infrastructure.sql.dispatch_log import SqlDispatchLog
 from infrastructure.sql.event_log import SqlEventLog
+from infrastructure.sql.heads import SqlAggregateHeads
 from infrastructure.sql.idempotency import SqlIdempotency
 from infrastructure.sql.listing import SqlTriggerListing
 from infrastructure.sql.tenant_settings import SqlTenantSettings
@@ -140,7 +141,8 @@ async def services(app: web.Application):
     schedule = settings.retry_delays
     repeats = Repeats(app[IDEMPOTENCY], event_log, dispatch_log, rebuilds, commit, blocking)
     app[INGESTION] = Ingestion(
-        Planner(index, Cooldowns(), Allowances(), tenant_settings.caps), commit, sender, journal, repeats, blocking,
+        Planner(index, Cooldowns(), Allowances(), tenant_settings.caps), commit, sender, SqlAggregateHeads(app[DATABASE]),
+        repeats, blocking,
         metrics, tenant_settings, IngestPolicy(settings.dispatch_deadline_s, settings.stream_publish_timeout_s,
                                                schedule))
     app[RELAY] = relay = Relay(event_log, dispatch_log, rebuilds, sender, blocking, metrics,

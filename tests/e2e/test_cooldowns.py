@@ -86,10 +86,10 @@ async def test_a_restarted_process_keeps_triggers_and_cooldowns(aiohttp_client, 
 def spy_on_reloads(api) -> list:
     """Records the cooldown keys each clash made the process reload from the store."""
     ingestion, calls = api.client.app[INGESTION], []
-    reload = ingestion._reload
+    learn = ingestion._learn
 
-    async def spy(plan):
-        calls.append([key for _, key in plan.held])
-        await reload(plan)
-    ingestion._reload = spy
+    async def spy(plans):
+        calls.append([key for plan in plans for _, key, _ in plan.held])
+        await learn(plans)
+    ingestion._learn = spy
     return calls

@@ -198,7 +198,10 @@ async def test_a_frequency_cap_holds_across_two_processes(two_processes):
 
 
 async def _capped_on(session, process: Process, customer: str) -> bool:
-    """B knows both triggers and the cap: the customer's first event fires one trigger, the next none."""
+    """B knows both triggers and the cap: the customer's first event fires one trigger and caps the
+    other (both matched it), the next fires none."""
     first = await process.ingest(session, customer)
     second = await process.ingest(session, customer)
-    return len(first["triggersMatched"]) == 1 and second["triggersMatched"] == []
+    story = await process.call(session, "GET", f"/api/v1/events/{first['eventId']}")
+    outcomes = sorted(t["outcome"] for t in story["triggers"])
+    return outcomes == ["fired", "frequency_capped"] and second["triggersMatched"] == []

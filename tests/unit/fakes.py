@@ -92,3 +92,17 @@ class MemoryDispatchLog:
                                                       attempts=(*record.attempts, attempt.as_dict()))
         self.settled.append((record.id, attempt))
         return True
+
+
+class AcknowledgingStream:
+    """A stream that acknowledges every message at once, numbering them."""
+
+    def __init__(self):
+        self.published = []
+
+    async def publish(self, subject, message_id, body):
+        self.published.append((subject, message_id, body))
+        return len(self.published)
+
+    async def publish_many(self, messages, timeout):
+        return [await self.publish(*message) for message in messages]

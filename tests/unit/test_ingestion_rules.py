@@ -157,7 +157,7 @@ def test_a_forgotten_reservation_no_longer_blocks_and_a_learned_one_does():
 
     stored = CustomerCooldown("t1", "tr_1", "c1", 20_000, "stored")
     stored.fire(20_100, "stored again")
-    cooldowns.cooldowns.learn(key, stored)
+    cooldowns.cooldowns.learn(key, stored.collect_events()[-Cooldowns.DEPTH:])
     assert cooldowns.try_fire("t1", "tr_1", "c1", 1000, 21_000, "e3") is None
     assert cooldowns.try_fire("t1", "tr_1", "c1", 1000, 21_100, "e4").originator_version == 3
 
