@@ -3,7 +3,10 @@
 Most conditions hold a leaf that must be true for the whole to be: the condition itself, or a leaf
 under `all` groups. An equality (`equals`, `in`) on a field is looked up by the event's value of
 that field; a range (`greater_than`, …, `between`) by bisecting the sorted thresholds of that field.
-Only the conditions these find, and those without such a leaf, run in full. Each index finds a
+Of a condition's required leaves the index takes the one likely to let the fewest through: an
+equality on a value few conditions share, else a range (two thousand conditions that all require
+`$channel equals pos` each with its own amount threshold are found by the threshold). Only the
+conditions these find, and those without such a leaf, run in full. Each index finds a
 superset of the conditions that hold, and those that run decide, so the verdicts are exactly the
 ones of running every condition (tests/unit/test_condition_index_property.py holds it to that).
 """
@@ -17,6 +20,7 @@ from domain.conditions.parsing import Group, Leaf
 from domain.conditions.values import KIND_OF_TYPE, MISSING, SCALARS, kind_of
 
 INDEXED_FROM = 32  # distinct conditions; fewer run faster in a plain loop
+CROWDED = 16  # conditions testing one value of a field (a channel, a country): past it, a range narrows more
 EQUALITY = ("equals", "in")
 LOWER = {"greater_than": bisect_left, "greater_than_or_equal": bisect_right, "between": bisect_right}
 UPPER = {"less_than": bisect_right, "less_than_or_equal": bisect_left}
@@ -37,8 +41,13 @@ class ConditionIndex:
         lower: dict[tuple, list] = defaultdict(list)  # (field, kind, bisect) → [(threshold, slot)]
         upper: dict[tuple, list] = defaultdict(list)
         spans: dict[tuple, list] = defaultdict(list)  # (field, width class) → [(low, high, slot)] of numbers
-        for slot, condition in enumerate(conditions):
-            leaf = _necessary_leaf(condition.tree)
+        required = [list(_required_leaves(condition.tree)) for condition in conditions]
+        crowds: dict[tuple, int] = defaultdict(int)  # (field, kind, value) → conditions that require it
+        for leaves in required:
+            for key in {key for leaf in leaves if _indexable_equality(leaf) for key in _keys(leaf)}:
+                crowds[key] += 1
+        for slot, leaves in enumerate(required):
+            leaf = _narrowest(leaves, crowds)
             if leaf is None:
                 self.always.append(slot)
             elif leaf.operator in EQUALITY:
@@ -112,15 +121,28 @@ def _spanner(field: str, entries: list):
     return search
 
 
-def _necessary_leaf(node) -> Leaf | None:
-    """A leaf that must hold for the whole to hold, preferring an equality to a range; None when none."""
-    best = None
-    for leaf in _required_leaves(node):
-        if leaf.operator in EQUALITY and _scalars(leaf):
-            return leaf
-        if best is None and (leaf.operator in LOWER or leaf.operator in UPPER):
-            best = leaf
+def _narrowest(leaves: list[Leaf], crowds: dict) -> Leaf | None:
+    """The required leaf likely to let the fewest conditions through: an equality on a value few
+    conditions share, else a range; None when no leaf can be indexed (the condition always runs)."""
+    best, fewest = None, None
+    for leaf in leaves:
+        if _indexable_equality(leaf):
+            through = max(crowds[key] for key in _keys(leaf))
+        elif leaf.operator in LOWER or leaf.operator in UPPER:
+            through = CROWDED + 0.5  # unknown: as good as a crowded value, and an equality wins a tie
+        else:
+            continue
+        if fewest is None or through < fewest:
+            best, fewest = leaf, through
     return best
+
+
+def _indexable_equality(leaf: Leaf) -> bool:
+    return leaf.operator in EQUALITY and _scalars(leaf)
+
+
+def _keys(leaf: Leaf) -> list[tuple]:
+    return [(leaf.field, kind_of(value), value) for value in (leaf.value if leaf.operator == "in" else [leaf.value])]
 
 
 def _required_leaves(node):

