@@ -7,7 +7,7 @@ throwaway nats-server; a fresh database and stream store each run, as bench/run.
 open-loop asyncio client on 127.0.0.1 sending `rate` events a second (bench/ingest.lua's mix,
 bench/triggers.py's 100 triggers), at most rate x seconds requests and at most --max-in-flight at
 once. Every --interval seconds it samples each server process's RSS, PostgreSQL's connections to
-the database and the outbox, and prints a row. At the end: RSS of the first vs the last minute, and
+the database and what is still owed (events not yet streamed, dispatches not yet settled), and prints a row. At the end: RSS of the first vs the last minute, and
 the same durability checks as bench/run.py (every acknowledged event stored and streamed once).
 """
 
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from application.cooldowns import Cooldowns  # noqa: E402
-from bench.common import (SECRET, TENANT, check_guarantees, create_triggers, fresh_database, service_env,  # noqa: E402
+from bench.common import (OWED, SECRET, TENANT, check_guarantees, create_triggers, fresh_database, service_env,  # noqa: E402
                        stream_sequence, stream_url, wait_ready)
 from bench.triggers import bench_triggers  # noqa: E402
 from infrastructure.auth import TokenAuthority  # noqa: E402
@@ -135,12 +135,12 @@ def rss_mib(process: psutil.Process) -> float | None:
 
 
 def database_state(database_url: str) -> tuple[int, int]:
-    """Connections to the database (not counting this one) and messages in the outbox."""
+    """Connections to the database (not counting this one) and what is still owed (bench.common.OWED)."""
     with psycopg.connect(libpq_url(database_url), autocommit=True, connect_timeout=5) as conn:
         connections = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                    "AND pid <> pg_backend_pid()").fetchone()[0]
-        outbox = conn.execute("SELECT count(*) FROM tripcord_outbox").fetchone()[0]
-    return connections, outbox
+        owed = conn.execute(OWED).fetchone()[0]
+    return connections, owed
 
 
 async def sample_every(interval: float, seconds: float, load: Load, processes: dict, database_url: str,
@@ -150,10 +150,10 @@ async def sample_every(interval: float, seconds: float, load: Load, processes: d
     sent_before, errors_before = 0, 0
     for n in range(int(seconds // interval) + 1):
         await asyncio.sleep(max(0.0, started + n * interval - time.monotonic()))
-        connections, outbox = await asyncio.to_thread(database_state, database_url)
+        connections, owed = await asyncio.to_thread(database_state, database_url)
         latencies, load.latencies = load.latencies, []
         row = {"t": time.monotonic() - started, "rss": {label: rss_mib(p) for label, p in processes.items()},
-               "connections": connections, "outbox": outbox,
+               "connections": connections, "owed": owed,
                "rate": (load.sent - sent_before) / interval if n else 0.0,
                "errors": load.errors - errors_before,
                "p50": statistics.median(latencies) * 1000 if latencies else None,
@@ -164,7 +164,7 @@ async def sample_every(interval: float, seconds: float, load: Load, processes: d
 
 
 def print_header(labels: list[str]) -> None:
-    print(f"{'t s':>6}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'err':>5}{'pg conns':>9}{'outbox':>8}"
+    print(f"{'t s':>6}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'err':>5}{'pg conns':>9}{'owed':>8}"
           + "".join(f"{label + ' MiB':>14}" for label in labels), flush=True)
 
 
@@ -172,7 +172,7 @@ def print_row(row: dict, labels: list[str]) -> None:
     def number(value, digits=1):
         return "-" if value is None else f"{value:.{digits}f}"
     print(f"{row['t']:>6.0f}{row['rate']:>8.0f}{number(row['p50']):>8}{number(row['p99']):>8}{row['errors']:>5}"
-          f"{row['connections']:>9}{row['outbox']:>8}"
+          f"{row['connections']:>9}{row['owed']:>8}"
           + "".join(f"{number(row['rss'][label]):>14}" for label in labels), flush=True)
 
 
@@ -195,7 +195,7 @@ def cached_cooldown_bytes(sample: int = 5000) -> float:
     cache = Cooldowns()
     tracemalloc.start()
     for n in range(sample):
-        cache.try_fire(TENANT, f"tr_{n % 50:024x}", f"CUST-{n}", 60_000, 1_700_000_000_000 + n, f"evt_{n:024x}")
+        cache.fire((TENANT, f"tr_{n % 50:024x}", f"CUST-{n}"), 1_700_000_000_000 + n, f"evt_{n:024x}")
     used = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     return used / sample
