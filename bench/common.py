@@ -64,13 +64,14 @@ def wait_ready(url: str, timeout_s: float = 60) -> None:
 
 
 def wrk(port: int, duration: int, connections: int, ids_file: Path | None, cpu: str | None = None,
-        tenant: str = TENANT, script: str = "ingest.lua", batch: int = 100) -> dict:
+        tenant: str = TENANT, batch: int = 0) -> dict:
+    """wrk's figures for bench/ingest.lua: single events, or `batch` events per request."""
     env = {**os.environ, "BENCH_TOKEN": TokenAuthority(SECRET).mint("bench", ["editor"], [tenant], 3600),
            "BENCH_TENANT": tenant, "BENCH_BATCH": str(batch)}
     if ids_file:
         env["BENCH_IDS_FILE"] = str(ids_file)
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
-               "-s", str(ROOT / "bench" / script), f"http://127.0.0.1:{port}"]
+               "-s", str(ROOT / "bench" / "ingest.lua"), f"http://127.0.0.1:{port}"]
     if cpu is not None:
         command = ["taskset", "-c", cpu, *command]
     output = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 60).stdout

@@ -1,9 +1,10 @@
-"""Micro-benchmark of trigger evaluation: what Ingestion does per event, without any I/O.
+"""Micro-benchmark of trigger evaluation: what the ingest planner does per event, without any I/O.
 
-    python bench/evaluation.py [--events 2000] [--runs 15] [--scenario a b c]
+    python -m bench.evaluation [--events 2000] [--runs 15] [--scenario a b c d e]
 
-Per event, as Ingestion._plan does: build the envelope, index.candidates(tenant, trigger event
-types), then condition.matches(data, envelope) for each candidate. Scenarios:
+Per event, as Planner.plan does: build the envelope, then index.matching(tenant, trigger event
+types, data, envelope), which narrows the candidates (application/condition_index.py) and runs
+what is left. Scenarios:
   a  100 triggers in the tenant, every event type (bench/triggers.py)
   b  10,000 triggers in the tenant: those 100 plus 9,900 on 200 custom types (custom.t000 ...),
      so a purchase meets the same candidates as in (a) while the tenant holds 100x more rules
@@ -31,10 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from application.trigger_index import TriggerIndex  # noqa: E402
-from bench.fakes import PlainTemplates  # noqa: E402
 from domain.conditions import Condition  # noqa: E402
 from bench.triggers import ACTIONS, CONDITIONS, bench_triggers  # noqa: E402
 from domain.customer_events import INGEST_TYPES, trigger_event_types  # noqa: E402
+from tests.unit.fakes import PlainTemplates  # noqa: E402
 
 TENANT = "bench"
 CUSTOM_TYPES = [f"custom.t{n:03d}" for n in range(200)]
@@ -128,7 +129,7 @@ def sample_events(ingest_type: str, count: int, rng: random.Random) -> list[dict
 
 
 def evaluate(index: TriggerIndex, tenant_id: str, message: dict) -> int:
-    """Ingestion._plan's evaluation, minus cooldowns and recording: how many triggers fire."""
+    """Planner.plan's evaluation, minus cooldowns and recording: how many triggers fire."""
     envelope = {"type": message["type"], "customerId": message["customerId"],
                 "channel": message["channel"], "timestamp": message["timestamp"]}
     return len(index.matching(tenant_id, tuple(message["triggerEventTypes"]), message["data"], envelope))

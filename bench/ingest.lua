@@ -1,23 +1,35 @@
--- Varied customer events for POST /api/v1/events/ingest: every type, many customers.
+-- Varied customer events: every type, many customers. One per POST /api/v1/events/ingest, or, with
+-- BENCH_BATCH=N (N > 0), N per POST /api/v1/events/batch.
 local types = {"purchase", "cart_abandon", "page_view", "app_open", "support_call"}
 local channels = {"web", "mobile", "pos"}
 local token = os.getenv("BENCH_TOKEN")
 local tenant = os.getenv("BENCH_TENANT")
 local customers = tonumber(os.getenv("BENCH_CUSTOMERS") or "5000")
+local batch = tonumber(os.getenv("BENCH_BATCH") or "0")
 local counter = 0
-
 
 function init(args)
   math.randomseed(seed or 1)
 end
 
-request = function()
+local function event()
   counter = counter + 1
-  local body = string.format(
+  return string.format(
     '{"type":"%s","customerId":"CUST-%d","channel":"%s","data":{"amount":%d.%02d,"sku":"SKU-%d","cart":{"items":[{"sku":"A-%d"}]},"url":"/p/%d"}}',
     types[(counter % 5) + 1], math.random(1, customers), channels[(counter % 3) + 1],
     math.random(1, 1000), math.random(0, 99), math.random(1, 50), math.random(1, 9), math.random(1, 200))
-  return wrk.format("POST", "/api/v1/events/ingest", {
+end
+
+request = function()
+  local path, body = "/api/v1/events/ingest", nil
+  if batch > 0 then
+    local events = {}
+    for n = 1, batch do events[n] = event() end
+    path, body = "/api/v1/events/batch", '{"events":[' .. table.concat(events, ",") .. ']}'
+  else
+    body = event()
+  end
+  return wrk.format("POST", path, {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
     ["X-Tenant-Id"] = tenant,
@@ -35,8 +47,7 @@ end
 
 response = function(status, headers, body)
   if status == 200 then
-    local id = string.match(body, '"eventId":"(evt_%x+)"')
-    if id then acknowledged[#acknowledged + 1] = id end
+    for id in string.gmatch(body, '"eventId":"(evt_%x+)"') do acknowledged[#acknowledged + 1] = id end
   end
 end
 

@@ -8,7 +8,7 @@ BENCH_NATS_URL), one after the other under the same wrk load (bench/ingest.lua):
   bare    bench/bare_server.py: aiohttp answering JSON, nothing else
   mix a   Tripcord, 100 triggers in the tenant (bench/triggers.py: about half a fire per event)
   mix b   Tripcord, 1,000 triggers in another tenant (about five fires per event)
-  batch   Tripcord, POST /api/v1/events/batch with --batch events each (bench/batch.lua), mix a's tenant
+  batch   Tripcord, POST /api/v1/events/batch with --batch events each (bench/ingest.lua with BENCH_BATCH), mix a's tenant
 Then it checks every guarantee for every event acknowledged: in the event log, in TRIPCORD_EVENTS
 exactly once, nothing left owed (every event streamed, every dispatch delivered or dead), and no
 cooldown fired inside its window. --without (see bench/serve.py) switches parts of a request off to
@@ -94,7 +94,7 @@ def main() -> int:
         if args.batch:
             ids = work / "acknowledged-batch.txt"
             results["batch"] = measure(port, tripcord.pid, args.duration, max(4, args.connections // 8), ids,
-                                       tenant=MIXES["a"][0], script="batch.lua", batch=args.batch)
+                                       tenant=MIXES["a"][0], batch=args.batch)
             results["batch"]["events"] = results["batch"]["rps"] * args.batch
             checks.append(ids)
         acknowledged = {i for ids in checks for i in ids.read_text().split()}

@@ -17,7 +17,7 @@ import sys
 from aiohttp import web
 
 from application.trigger_index import TriggerIndex
-from bench.use_case import InstantStream
+from tests.unit.fakes import AcknowledgingStream
 from infrastructure.settings import Settings
 from interfaces.app import create_app
 from interfaces.keys import INGESTION, RELAY
@@ -31,7 +31,7 @@ def switched_off(without: set[str]):
     async def swap(app: web.Application) -> None:
         ingestion = app[INGESTION]
         if "stream" in without:
-            ingestion.sender.stream = app[RELAY].sender.stream = InstantStream()
+            ingestion.sender.stream = app[RELAY].sender.stream = AcknowledgingStream()
         if "triggers" in without:
             ingestion.planner.index = TriggerIndex(ingestion.planner.index.templates)
         if "outcomes" in without:

@@ -9,7 +9,6 @@ request's time once the HTTP stack, PostgreSQL and JetStream are taken away.
 
 import argparse
 import asyncio
-import itertools
 import random
 import time
 from datetime import datetime, timezone
@@ -21,21 +20,10 @@ from application.ingestion import IngestPolicy, Ingestion
 from application.planner import Planner
 from application.tenant_settings import TenantSettings
 from application.trigger_index import TriggerIndex
-from bench.fakes import PlainTemplates
 from bench.triggers import bench_triggers
+from tests.unit.fakes import AcknowledgingStream, Observer, PlainTemplates, inline
 
 TYPES = ["purchase", "cart_abandon", "page_view", "app_open", "support_call"]
-
-
-class InstantStream:
-    def __init__(self):
-        self._sequence = itertools.count(1)
-
-    async def publish(self, subject, message_id, body):
-        return next(self._sequence)
-
-    async def publish_many(self, messages, timeout):
-        return [next(self._sequence) for _ in messages]
 
 
 class InstantCommit:
@@ -50,15 +38,6 @@ class InstantCommit:
 
     async def drain(self):
         pass
-
-
-class Unobserved:
-    def __getattr__(self, name):
-        return lambda *args: None
-
-
-async def inline(fn, *args):
-    return fn(*args)
 
 
 def index_of(count: int) -> TriggerIndex:
@@ -83,8 +62,8 @@ def event(n: int) -> dict:  # the same shape and spread as bench/ingest.lua
 
 def ingestion_over(triggers: int) -> Ingestion:
     planner = Planner(index_of(triggers), Cooldowns(), Allowances())
-    return Ingestion(planner, InstantCommit(), Sender(InstantStream(), webhooks=None), heads=None, repeats=None,
-                     blocking=inline, observer=Unobserved(), settings=TenantSettings(compiler=None),
+    return Ingestion(planner, InstantCommit(), Sender(AcknowledgingStream(), webhooks=None), heads=None, repeats=None,
+                     blocking=inline, observer=Observer(), settings=TenantSettings(compiler=None),
                      policy=IngestPolicy())
 
 

@@ -29,7 +29,7 @@ from application.ingestion import IngestPolicy, Ingestion
 from application.planner import Planner
 from application.tenant_settings import TenantSettings
 from bench.common import fresh_database
-from bench.use_case import InstantStream, Unobserved, event, index_of, inline
+from bench.use_case import event, index_of
 from infrastructure.group_commit import GroupCommit
 from infrastructure.settings import Settings
 from infrastructure.sql.database import Database, open_journal
@@ -37,6 +37,7 @@ from infrastructure.sql.heads import SqlAggregateHeads
 from infrastructure.sql.pg_writer import FUNCTION
 from infrastructure.sql.units import UnitRecorder
 from tests.servers import libpq_url
+from tests.unit.fakes import AcknowledgingStream, Observer, inline
 
 
 async def feed(database_url: str, work: Path, events: int, batch: int) -> tuple[float, int]:
@@ -45,9 +46,9 @@ async def feed(database_url: str, work: Path, events: int, batch: int) -> tuple[
     recorder = UnitRecorder(database, [], inline)
     commit = GroupCommit(recorder, max_batch=256)
     ingestion = Ingestion(Planner(index_of(100), Cooldowns(), Allowances()), commit,
-                          Sender(InstantStream(), webhooks=None), SqlAggregateHeads(database), repeats=None,
+                          Sender(AcknowledgingStream(), webhooks=None), SqlAggregateHeads(database), repeats=None,
                           blocking=inline,
-                          observer=Unobserved(), settings=TenantSettings(compiler=None), policy=IngestPolicy())
+                          observer=Observer(), settings=TenantSettings(compiler=None), policy=IngestPolicy())
     started = time.perf_counter()
     for n in range(0, events, batch):
         await ingestion.ingest_batch("bench", [event(n + k) for k in range(min(batch, events - n))])
