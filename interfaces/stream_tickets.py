@@ -35,7 +35,8 @@ class Tickets:
     def redeem(self, ticket: str) -> tuple[str, str]:
         """The (tenant, subject) a ticket was issued for; raises InvalidTicket once used, expired or forged."""
         payload, _, signature = ticket.partition(".")
-        if not signature or not hmac.compare_digest(signature, self._sign(payload)):
+        # Bytes: compare_digest refuses str with non-ASCII characters, and a ticket comes from anyone.
+        if not signature or not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
             raise InvalidTicket("the ticket is not one we issued")
         try:
             facts = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -1,7 +1,7 @@
 // A trigger's history: every version with who and when, and two versions side by side.
 
 import { api } from "./api.js";
-import { badge, h, loading, show, table, when } from "./dom.js";
+import { badge, field, h, loading, show, table, when } from "./dom.js";
 
 export async function historyView(id) {
   show(loading());
@@ -23,7 +23,7 @@ export async function historyView(id) {
     h("a", { href: "#/triggers" }, "Back to triggers")),
   table(["Version", "Change", "By", "When", "Fields"], rows),
   h("section", { class: "card" }, h("h2", {}, "Compare"),
-    h("div", { class: "row" }, h("label", { for: "left" }, "From"), left, h("label", { for: "right" }, "to"), right),
+    h("div", { class: "row" }, field("From", left), field("To", right)),
     comparison));
   compare();
 }
