@@ -1,7 +1,12 @@
-"""Opaque page cursors: the last row's sort key, as base64url JSON. A cursor we did not give is a 400."""
+"""Cursor-paged lists: `{data, nextCursor}`, the cursor being the last row's sort key as base64url JSON.
+
+A cursor we did not give is a 400.
+"""
 
 import base64
 import binascii
+
+from typing import Callable
 
 import orjson
 from aiohttp import web
@@ -22,3 +27,10 @@ def decode(text: str | None, *kinds: type) -> tuple | None:
             or not all(type(v) is kind for v, kind in zip(values, kinds))):
         raise web.HTTPBadRequest(text="the cursor is not one this API gave; start again without it")
     return tuple(values)
+
+
+def page(rows: list, limit: int, present: Callable, key: Callable) -> dict:
+    """The list answer for `rows` fetched with limit + 1: a next cursor only when that extra row came."""
+    shown = rows[:limit]
+    return {"data": [present(row) for row in shown],
+            "nextCursor": encode(*key(shown[-1])) if len(rows) > limit else None}

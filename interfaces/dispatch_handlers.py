@@ -22,9 +22,7 @@ async def list_dispatches(request: web.Request) -> web.Response:
                            epoch_ms(query.since), epoch_ms(query.until))
     records = await request.app[DISPATCHES].page(request[TENANT], where, cursors.decode(query.cursor, int, str),
                                                  query.limit + 1)
-    page, more = records[:query.limit], len(records) > query.limit
-    return json_response({"data": [present(r) for r in page],
-                          "nextCursor": cursors.encode(page[-1].created_at_ms, page[-1].id) if more else None})
+    return json_response(cursors.page(records, query.limit, present, lambda r: (r.created_at_ms, r.id)))
 
 
 @routes.get("/api/v1/dispatches/{dispatch_id}")

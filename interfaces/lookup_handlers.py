@@ -28,9 +28,7 @@ async def customer_events(request: web.Request) -> web.Response:
     before = cursors.decode(query.cursor, int)
     stories = await request.app[LOOKUPS].customer_events(request[TENANT], request.match_info["customer_id"],
                                                          before and before[0], query.limit + 1)
-    page, more = stories[:query.limit], len(stories) > query.limit
-    return json_response({"data": [present(s) for s in page],
-                          "nextCursor": cursors.encode(page[-1].entry.position) if more else None})
+    return json_response(cursors.page(stories, query.limit, present, lambda s: (s.entry.position,)))
 
 
 @routes.get("/api/v1/triggers/{trigger_id}/stats")
