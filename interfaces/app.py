@@ -92,6 +92,16 @@ async def database(app: web.Application):
     journal.close()
 
 
+def start_private_nats(settings: Settings) -> tuple[PrivateNatsServer, Settings]:
+    """A private nats-server in the data directory, and the settings that point at it. Raises
+    StoreInUse when another one holds the directory's store."""
+    private = PrivateNatsServer(settings.data_dir)
+    url = private.start()
+    print(f"tripcord: private nats-server (JetStream) at {url}, token in {settings.data_dir / 'nats_token'}",
+          flush=True)
+    return private, settings.model_copy(update={"nats_url": url, "nats_token": private.token})
+
+
 async def stream(app: web.Application):
     settings, status = app[SETTINGS], app[STREAM_STATUS]
     if not settings.stream_enabled:
@@ -99,17 +109,13 @@ async def stream(app: web.Application):
         app[JETSTREAM] = None
         yield
         return
-    private, token = None, settings.nats_token
-    servers = settings.nats_servers
-    if not servers:
-        private = PrivateNatsServer(settings.data_dir)
-        servers, token = [private.start()], private.token  # started from this thread: it dies with us
-        log.warning("started a private nats-server at %s", servers[0])
-        print(f"tripcord: private nats-server (JetStream) at {servers[0]}, token in "
-              f"{settings.data_dir / 'nats_token'}", flush=True)
-    status["url"] = ",".join(servers)
-    jetstream = JetStream(servers, StreamSettings(settings.stream_duplicate_window_s, settings.stream_max_age,
-                                                  settings.stream_replicas), token)
+    private = None
+    if not settings.nats_servers:
+        private, settings = start_private_nats(settings)  # started from this thread: it dies with us
+        log.warning("started a private nats-server at %s", settings.nats_url)
+    status["url"] = ",".join(settings.nats_servers)
+    jetstream = JetStream(settings.nats_servers, StreamSettings(
+        settings.stream_duplicate_window_s, settings.stream_max_age, settings.stream_replicas), settings.nats_token)
     jetstream.start()
     app[JETSTREAM] = jetstream
     yield

@@ -7,9 +7,9 @@ import sys
 
 from aiohttp import web
 
-from infrastructure.nats_server import PrivateNatsServer, StoreInUse
+from infrastructure.nats_server import StoreInUse
 from infrastructure.settings import Settings
-from interfaces.app import create_app
+from interfaces.app import create_app, start_private_nats
 from interfaces.database import opened
 from interfaces.observability import configure_logging
 
@@ -25,15 +25,11 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     private = None
     if settings.stream_enabled and not settings.nats_servers:
         # One private server for all workers, started here so that it dies with this process.
-        private = PrivateNatsServer(settings.data_dir)
         try:
-            url = private.start()
+            private, settings = start_private_nats(settings)
         except StoreInUse as error:
             print(f"tripcord: {error}", file=sys.stderr)
             return 1
-        settings = settings.model_copy(update={"nats_url": url, "nats_token": private.token})
-        print(f"tripcord: private nats-server (JetStream) at {url}, token in {settings.data_dir / 'nats_token'}",
-              flush=True)
     try:
         if workers <= 1:
             _run(settings, host, port, reuse_port=False)
