@@ -2,7 +2,6 @@
 
 from datetime import datetime, timezone
 
-import pytest
 
 from application.allowances import Allowances
 from application.cooldowns import Cooldowns
@@ -20,13 +19,6 @@ from tests.unit.fakes import AcknowledgingStream, Observer, PlainTemplates, inli
 
 T0 = 1_800_000_000_000
 KEY = ("t1", "tr_1", "c1")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def stores(request):
-    stores = Stores.open(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"))
-    yield stores
-    await stores.close()
 
 
 def test_the_heads_are_each_aggregate_s_last_events_oldest_first(stores):

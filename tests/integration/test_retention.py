@@ -1,21 +1,12 @@
 """What grows is bounded: keys expire after a day, and the event log may keep only its retention."""
 
-import pytest
 
 from application.ports import DispatchRecord, LoggedEvent, StreamAck, TriggerOutcome, UnitOfWork
 from domain.dispatch import DispatchState, dispatch_id
 from domain.idempotency import KEY_LIFETIME_MS, KeyClaim
-from tests.stores import Stores
 
 DAY = 86_400_000
 NOW = 1_900_000_000_000
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def stores(request):
-    stores = Stores.open(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"))
-    yield stores
-    await stores.close()
 
 
 def event(event_id: str, received_ms: int) -> LoggedEvent:

@@ -18,13 +18,6 @@ from tests.stores import Stores
 T0 = 1_800_000_000_000
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def stores(request):
-    stores = Stores.open(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"))
-    yield stores
-    await stores.close()
-
-
 @pytest.fixture
 async def postgres_stores(fresh_postgres_url):
     """For the one-round-trip writer, which only PostgreSQL has."""
