@@ -95,14 +95,15 @@ class MemoryDispatchLog:
 
 
 class AcknowledgingStream:
-    """A stream that acknowledges every message at once, numbering them."""
+    """A stream that acknowledges every message at once, numbering them and keeping none: the
+    benchmarks publish through it for minutes."""
 
     def __init__(self):
-        self.published = []
+        self.sequence = 0
 
     async def publish(self, subject, message_id, body):
-        self.published.append((subject, message_id, body))
-        return len(self.published)
+        self.sequence += 1
+        return self.sequence
 
     async def publish_many(self, messages, timeout):
         return [await self.publish(*message) for message in messages]
