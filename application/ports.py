@@ -60,6 +60,17 @@ class DispatchRecord:
 
 
 @dataclass(frozen=True)
+class Unsettled:
+    """What the relay looks at in one go: of a stretch of the event log, every event not streamed or
+    with a fire that has no dispatch record (an implementation may add settled ones: the relay
+    checks each), in log order and without bodies (None); and the stretch's last position and size."""
+
+    entries: list[EventEntry]
+    through: int
+    looked_at: int
+
+
+@dataclass(frozen=True)
 class StreamAck:
     event_id: str
     sequence: int
@@ -138,6 +149,12 @@ class EventLog(Protocol):
 
     def tail(self, after: int, limit: int) -> list[EventEntry]:
         """Every tenant's events after log position `after`, in log order."""
+
+    def unsettled(self, after: int, limit: int) -> "Unsettled":
+        """Of the next `limit` events after log position `after`, those that may not be settled."""
+
+    def bodies(self, event_ids: Sequence[str]) -> dict[str, dict]:
+        """The body of each of these events the log holds."""
 
     def checkpoint(self) -> int:
         """The position up to which every event is streamed and every fire has its dispatch record."""

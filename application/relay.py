@@ -37,7 +37,7 @@ class RelayPolicy:
     lease_ms: int = 60_000
     attempt_timeout_s: float = 10.0
     publish_timeout_s: float = 5.0
-    batch: int = 500
+    batch: int = 2000  # events looked at per stretch; the database tells which are settled
     concurrency: int = 64
 
 
@@ -58,31 +58,32 @@ class Relay:
         return await self.catch_up() + await self.retry_due()
 
     async def run_forever(self, interval_s: float) -> None:
+        """Catches up as long as there is more to settle, then starts due retries and rests: a
+        backlog costs one stretch at a time, and the retry queue one look per interval."""
         while True:
             try:
-                busy = await self.run_once()
+                while await self.catch_up():
+                    await asyncio.sleep(0)  # let requests run between stretches
+                await self.retry_due()
             except Exception as error:  # the database is down, say: try again next round
                 log.warning("relay cycle failed", extra={"error": f"{type(error).__name__}: {error}"})
-                busy = 0
-            if not busy:
-                await asyncio.sleep(interval_s)
-            else:
-                await asyncio.sleep(0)  # more may be waiting; let requests run first
+            await asyncio.sleep(interval_s)
 
     async def catch_up(self) -> int:
+        """Settles what it can of the next stretch of the event log; answers how much it did, more
+        than 0 when it should go on at once (it acted, or passed a full stretch)."""
         now_ms = _now_ms()
         checkpoint = await self.blocking(self.event_log.checkpoint)
-        entries = await self.blocking(self.event_log.tail, checkpoint, self.policy.batch)
-        if not entries:
+        stretch = await self.blocking(self.event_log.unsettled, checkpoint, self.policy.batch)
+        if not stretch.looked_at:
             return 0
-        ripe = now_ms - self.policy.grace_ms
+        entries, ripe = stretch.entries, now_ms - self.policy.grace_ms
         fired = [dispatch_id(e.event.event_id, o.trigger_id) for e in entries for o in e.event.outcomes
                  if o.outcome == FIRED]
         recorded = await self.blocking(self.dispatch_log.statuses, fired) if fired else {}
         unstreamed = [e for e in entries if e.stream_sequence is None and e.event.received_at_ms <= ripe]
-        sequences = dict(zip((e.position for e in unstreamed),
-                             await asyncio.gather(*(self._publish(e) for e in unstreamed))))
-        acks, recovered, settled, blocked = [], [], checkpoint, False
+        sequences = await self._publish_all(unstreamed)
+        acks, recovered, settled = [], [], stretch.through
         for entry in entries:
             sequence = entry.stream_sequence or sequences.get(entry.position)
             if entry.stream_sequence is None and sequence is not None:
@@ -92,24 +93,33 @@ class Relay:
             if missing and entry.event.received_at_ms <= ripe:
                 recovered.extend([await self.blocking(self._recovered, entry, o, now_ms) for o in missing])
                 missing = []
-            # The checkpoint moves over settled events only, and stops at the first one that is not.
-            blocked = blocked or sequence is None or bool(missing)
-            if not blocked:
-                settled = entry.position
+            # The checkpoint moves over settled events only, and stops before the first one that is not.
+            if (sequence is None or missing) and settled >= entry.position:
+                settled = entry.position - 1
         if acks:
             await self.blocking(self.event_log.acknowledge, acks)
         if recovered:
             await self.blocking(self.dispatch_log.recover, recovered)
         if settled > checkpoint:
             await self.blocking(self.event_log.advance, settled)
-        return len(acks) + len(recovered)
+        # A full stretch passed means more is waiting: under load the relay keeps up instead of
+        # settling one stretch per poll.
+        passed = stretch.looked_at == self.policy.batch and settled == stretch.through
+        return len(acks) + len(recovered) + passed
 
-    async def _publish(self, entry: EventEntry) -> int | None:
-        logged = entry.event
+    async def _publish_all(self, entries: list[EventEntry]) -> dict[int, int | None]:
+        """Publishes the events the stream has not acknowledged; their sequences by log position."""
+        if not entries:
+            return {}
+        bodies = await self.blocking(self.event_log.bodies, [e.event.event_id for e in entries])
+        sequences = await asyncio.gather(*(self._publish(e.event, bodies[e.event.event_id]) for e in entries))
+        return dict(zip((e.position for e in entries), sequences))
+
+    async def _publish(self, logged, body: dict) -> int | None:
         try:
             async with asyncio.timeout(self.policy.publish_timeout_s):
                 sequence = await self.sender.publish(event_subject(logged.tenant_id, logged.type), logged.event_id,
-                                                     orjson.dumps(logged.body))
+                                                     orjson.dumps(body))
         except Exception:
             self.observer.published("deferred")
             return None

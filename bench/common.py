@@ -151,6 +151,13 @@ def stored_events(database_url: str) -> tuple[set[str], list]:
     return ids, [(trigger, times) for trigger, times in fires.values()], owed
 
 
+def relay_backlog(database_url: str) -> int:
+    """Events past the relay's checkpoint: read right after a run, it shows whether the relay keeps up."""
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        return conn.execute("SELECT count(*) FROM tripcord_event_log WHERE position > coalesce("
+                            "(SELECT position FROM tripcord_positions WHERE name = 'relay'), 0)").fetchone()[0]
+
+
 def wait_settled(database_url: str, timeout_s: float = 120) -> int:
     deadline = time.monotonic() + timeout_s
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:

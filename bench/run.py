@@ -9,7 +9,8 @@ BENCH_NATS_URL), one after the other under the same wrk load (bench/ingest.lua):
   mix a   Tripcord, 100 triggers in the tenant (bench/triggers.py: about half a fire per event)
   mix b   Tripcord, 1,000 triggers in another tenant (about five fires per event)
   batch   Tripcord, POST /api/v1/events/batch with --batch events each (bench/ingest.lua with BENCH_BATCH), mix a's tenant
-Then it checks every guarantee for every event acknowledged: in the event log, in TRIPCORD_EVENTS
+Right after each Tripcord run it reads how many events the relay has not yet looked at (it must
+keep up, not settle the backlog after the load). Then it checks every guarantee for every event acknowledged: in the event log, in TRIPCORD_EVENTS
 exactly once, nothing left owed (every event streamed, every dispatch delivered or dead), and no
 cooldown fired inside its window. --without (see bench/serve.py) switches parts of a request off to
 measure what they cost; the guarantees then no longer hold, by design.
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (check_guarantees, cpu_seconds, create_triggers, fires_per_event, fresh_database,  # noqa: E402
-                          service_env, stream_sequence, stream_url, wait_ready, wrk)
+                          relay_backlog, service_env, stream_sequence, stream_url, wait_ready, wrk)
 from tests.servers import free_port  # noqa: E402
 
 MIXES = {"a": ("bench-a", 100), "b": ("bench-b", 1000)}
@@ -89,12 +90,14 @@ def main() -> int:
             tenant, triggers = MIXES[mix]
             ids = work / f"acknowledged-{mix}.txt"
             results[mix] = measure(port, tripcord.pid, args.duration, args.connections, ids, tenant=tenant)
+            results[mix]["behind"] = relay_backlog(database_url)
             results[mix]["fires"] = fires_per_event(database_url, tenant)
             checks.append(ids)
         if args.batch:
             ids = work / "acknowledged-batch.txt"
             results["batch"] = measure(port, tripcord.pid, args.duration, max(4, args.connections // 8), ids,
                                        tenant=MIXES["a"][0], batch=args.batch)
+            results["batch"]["behind"] = relay_backlog(database_url)
             results["batch"]["events"] = results["batch"]["rps"] * args.batch
             checks.append(ids)
         acknowledged = {i for ids in checks for i in ids.read_text().split()}
@@ -118,6 +121,7 @@ def report(args, results: dict, guarantees) -> int:
         of_bare = f"{r['rps'] / bare:>9.3f}" if bare else f"{'-':>9}"
         cpu = ", ".join(f"{us:.0f}" for us in r["cpu"].values())
         fires = f"  ({r['fires']:.2f} fires/event)" if "fires" in r else ""
+        fires += f"  (relay {r['behind']} events behind at the end)" if "behind" in r else ""
         print(f"  {label:<24}{r['rps']:>9.0f}{events:>10.0f}{of_floor}{of_bare}{r['p50'] * 1000:>8.2f}"
               f"{r['p99'] * 1000:>8.2f}{r['errors']:>8}   {cpu}{fires}")
     ok = all(r["errors"] == 0 for r in results.values())

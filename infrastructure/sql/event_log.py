@@ -2,17 +2,19 @@
 
 from typing import Sequence
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Text, and_, case, cast, delete, func, literal, or_, select
 
-from application.ports import EventEntry, LoggedEvent, StreamAck, TriggerOutcome
+from application.ports import EventEntry, LoggedEvent, StreamAck, TriggerOutcome, Unsettled
 from domain.dispatch import UNSETTLED, event_prefix
 from infrastructure.sql.database import Database
-from infrastructure.sql.positions import lock_position, position_of, set_position
-from infrastructure.sql.tables import dispatches, event_log, stream_acks
+from infrastructure.sql.positions import position_of
+from infrastructure.sql.tables import dispatches, event_log, positions, stream_acks
 
 RELAY = "relay"
-_ENTRY = select(event_log, stream_acks.c.sequence).select_from(
-    event_log.outerjoin(stream_acks, stream_acks.c.event_id == event_log.c.event_id))
+_ACKED = event_log.outerjoin(stream_acks, stream_acks.c.event_id == event_log.c.event_id)
+_ENTRY = select(event_log, stream_acks.c.sequence).select_from(_ACKED)
+# What tells whether an event is settled: everything but the body, which is most of a row.
+_BRIEF = select(*(c for c in event_log.c if c.name != "body"), stream_acks.c.sequence).select_from(_ACKED)
 
 
 class SqlEventLog:
@@ -39,6 +41,40 @@ class SqlEventLog:
                                       .order_by(event_log.c.position).limit(limit))
             return [_entry(row) for row in rows]
 
+    def unsettled(self, after: int, limit: int) -> Unsettled:
+        """Settled events are told apart in the database, so a stretch of them costs the relay one
+        row (its last) instead of a row each: streamed, and as many dispatch records in the event's
+        key range as its outcomes hold fires."""
+        stretch = (_BRIEF.add_columns(_fires(event_log.c.outcomes).label("fires"))
+                   .where(event_log.c.position > after).order_by(event_log.c.position).limit(limit).subquery())
+        looked = select(stretch, func.max(stretch.c.position).over().label("through"),
+                        func.count().over().label("looked_at")).subquery()
+        records = (select(func.count()).where(*self._dispatch_range(looked.c.event_id))
+                   .scalar_subquery())
+        settled = and_(looked.c.sequence.is_not(None),
+                       case((looked.c.fires == 0, True), else_=records >= looked.c.fires))
+        with self.database.reading() as connection:
+            rows = connection.execute(select(looked, settled.label("settled"))
+                                      .where(or_(~settled, looked.c.position == looked.c.through))
+                                      .order_by(looked.c.position)).all()
+        if not rows:
+            return Unsettled([], after, 0)
+        return Unsettled([_entry(row, body=False) for row in rows if not row.settled], rows[-1].through,
+                         rows[-1].looked_at)
+
+    def _dispatch_range(self, event_id) -> tuple:
+        """An event's dispatch ids, from SQL: dispatch_id's prefix, and the key range it opens."""
+        prefix = literal("dsp_") + func.substr(event_id, 5)  # the event id without its "evt_"
+        lower, upper = prefix + "_", prefix + "`"  # "`" follows "_" in byte order
+        if self.database.is_postgres:  # the key's collation, so the comparison can use its index
+            lower, upper = lower.collate("C"), upper.collate("C")
+        return dispatches.c.id > lower, dispatches.c.id < upper
+
+    def bodies(self, event_ids: Sequence[str]) -> dict[str, dict]:
+        with self.database.reading() as connection:
+            return dict(connection.execute(select(event_log.c.event_id, event_log.c.body)
+                                           .where(event_log.c.event_id.in_(event_ids))).all())
+
     def checkpoint(self) -> int:
         with self.database.reading() as connection:
             return position_of(connection, RELAY)
@@ -53,9 +89,11 @@ class SqlEventLog:
         return waiting, max(0, now_ms - oldest) if oldest is not None else 0
 
     def advance(self, position: int) -> None:
-        with self.database.transaction() as session:
-            lock_position(session, RELAY)
-            set_position(session, RELAY, position, self.database)
+        """Only ever forward, in one statement: another process's relay may have passed it already."""
+        statement = self.database.upsert(positions).values(name=RELAY, position=position)
+        with self.database.engine.begin() as connection:
+            connection.execute(statement.on_conflict_do_update(index_elements=[positions.c.name], set_={
+                "position": self.database.greatest(positions.c.position, statement.excluded.position)}))
 
     def acknowledge(self, acks: Sequence[StreamAck]) -> None:
         with self.database.transaction() as session:
@@ -91,8 +129,15 @@ def _dispatches_of(event_ids: Sequence[str]) -> list:
     return ranges
 
 
-def _entry(row) -> EventEntry:
+def _fires(outcomes):
+    """How many outcomes are "fired", counted in the JSON text on both databases: no other value of
+    an outcome ([trigger id, version, action type, outcome]) can hold that quoted word."""
+    text = cast(outcomes, Text)
+    return (func.length(text) - func.length(func.replace(text, '"fired"', ""))) // len('"fired"')
+
+
+def _entry(row, body: bool = True) -> EventEntry:
     outcomes = tuple(TriggerOutcome(*outcome) for outcome in row.outcomes)
-    event = LoggedEvent(row.tenant_id, row.event_id, row.customer_id, row.type, row.received_at_ms, row.body,
-                        outcomes)
+    event = LoggedEvent(row.tenant_id, row.event_id, row.customer_id, row.type, row.received_at_ms,
+                        row.body if body else None, outcomes)
     return EventEntry(row.position, event, row.sequence)

@@ -8,7 +8,7 @@ commit splits it. Either way nothing of a refused unit is kept.
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from application.ports import DispatchRecord, KeyAnswer, LoggedEvent, StreamAck, TriggerOutcome, UnitOfWork
+from application.ports import DispatchRecord, KeyAnswer, LoggedEvent, StreamAck, TriggerOutcome, UnitOfWork, Unsettled
 from domain.cooldown import CustomerCooldown
 from domain.dispatch import DispatchState, dispatch_id
 from domain.idempotency import KEY_LIFETIME_MS, KeyClaim
@@ -183,3 +183,43 @@ async def test_a_database_error_is_an_operational_error_on_postgres(postgres_sto
 
     with pytest.raises(OperationalError):
         await stores.recorder([ingest_unit("evt_1")])
+
+
+async def test_the_relay_is_shown_only_what_may_be_unsettled_and_how_far_it_looked(stores):
+    def fired(event_id: str, *triggers: str) -> LoggedEvent:
+        return LoggedEvent("t1", event_id, "c1", "purchase", T0, {"id": event_id},
+                           tuple(TriggerOutcome(t, 1, "recommend", "fired") for t in triggers))
+
+    def record_of(event_id: str, trigger_id: str) -> DispatchRecord:
+        return DispatchRecord(dispatch_id(event_id, trigger_id), "t1", trigger_id, 1, event_id, "c1", "recommend",
+                              "s", DispatchState("delivered"), (), T0)
+
+    events = [fired("evt_1", "tr_1"),  # not streamed
+              logged("evt_2", "cooldown"),  # streamed, nothing fired: settled
+              fired("evt_3", "tr_1"),  # streamed, its one fire recorded: settled
+              fired("evt_4", "tr_1", "tr_2"),  # streamed, one of its two fires recorded
+              logged("evt_5")]  # streamed: settled, and the last looked at
+    await stores.recorder([UnitOfWork(logged=events)])
+    await stores.recorder([UnitOfWork(acks=[StreamAck(e.event_id, n) for n, e in enumerate(events[1:], 2)],
+                                      dispatches=[record_of("evt_3", "tr_1"), record_of("evt_4", "tr_2"),
+                                                  record_of("evt_40", "tr_1")])])  # a neighbour's key range
+    positions = {e.event.event_id: e.position for e in stores.event_log.tail(0, 10)}
+
+    stretch = stores.event_log.unsettled(0, 10)
+
+    assert [(e.event.event_id, e.event.body, e.stream_sequence) for e in stretch.entries] == [
+        ("evt_1", None, None), ("evt_4", None, 4)]
+    assert stretch.entries[1].event.outcomes == events[3].outcomes
+    assert (stretch.through, stretch.looked_at) == (positions["evt_5"], 5)
+    assert stores.event_log.unsettled(positions["evt_1"], 2).through == positions["evt_3"]
+    assert stores.event_log.unsettled(positions["evt_5"], 10) == Unsettled([], positions["evt_5"], 0)
+    assert stores.event_log.bodies(["evt_1", "evt_9"]) == {"evt_1": {"id": "evt_1"}}
+
+
+async def test_the_relay_checkpoint_starts_at_0_and_only_moves_forward(stores):
+    assert stores.event_log.checkpoint() == 0
+
+    stores.event_log.advance(7)
+    stores.event_log.advance(5)  # another process's relay, behind this one
+
+    assert stores.event_log.checkpoint() == 7

@@ -1,5 +1,7 @@
 """In-memory stand-ins for the application's ports, for unit tests."""
 
+from dataclasses import replace
+
 
 class Fixed:
     def __init__(self, config: dict):
@@ -44,6 +46,17 @@ class MemoryEventLog:
 
     def tail(self, after, limit):
         return [e for e in self.entries if e.position > after][:limit]
+
+    def unsettled(self, after, limit):
+        """Every event not streamed or with a fire: it cannot see dispatch records, which the port allows."""
+        from application.ports import Unsettled
+        stretch = self.tail(after, limit)
+        maybe = [replace(e, event=replace(e.event, body=None)) for e in stretch
+                 if e.stream_sequence is None or any(o.outcome == "fired" for o in e.event.outcomes)]
+        return Unsettled(maybe, stretch[-1].position if stretch else after, len(stretch))
+
+    def bodies(self, event_ids):
+        return {e.event.event_id: e.event.body for e in self.entries if e.event.event_id in event_ids}
 
     def checkpoint(self):
         return self.position

@@ -1,7 +1,9 @@
 """The relay with in-memory fakes: it finishes what a request left undone, and retries on schedule."""
 
 import asyncio
+from dataclasses import replace
 
+import orjson
 import pytest
 
 from application.deliveries import Sender
@@ -20,7 +22,7 @@ RIPE, YOUNG = NOW - 60_000, NOW
 class Stream:
     def __init__(self, fail=False, hang=False):
         self.fail, self.hang = fail, hang
-        self.published = []
+        self.published, self.bodies = [], []
 
     async def publish(self, subject, message_id, body):
         if self.hang:
@@ -28,6 +30,7 @@ class Stream:
         if self.fail:
             raise ConnectionError("stream down")
         self.published.append((subject, message_id))
+        self.bodies.append(body)
         return 100 + len(self.published)
 
 
@@ -47,8 +50,9 @@ def event(event_id: str, received_ms: int, *fired: str) -> LoggedEvent:
                        tuple(TriggerOutcome(t, 1, "recommend", "fired") for t in fired))
 
 
-def relay(journal, events, dispatches, stream, schedule=(1, 2)) -> Relay:
-    policy = RelayPolicy(retry_schedule=schedule, grace_ms=10_000, attempt_timeout_s=0.2, publish_timeout_s=0.2)
+def relay(journal, events, dispatches, stream, schedule=(1, 2), batch=500) -> Relay:
+    policy = RelayPolicy(retry_schedule=schedule, grace_ms=10_000, attempt_timeout_s=0.2, publish_timeout_s=0.2,
+                         batch=batch)
     return Relay(events, dispatches, Rebuilds(journal, events, PlainTemplates()), Sender(stream, webhooks=None),
                  inline, Observer(), policy)
 
@@ -67,6 +71,26 @@ async def test_a_ripe_unstreamed_event_is_published_once_and_the_checkpoint_pass
 
     assert stream.published == [("tripcord.events.t1.purchase", "evt_1")]
     assert [e.stream_sequence for e in events.entries] == [101, 7] and events.position == 2
+
+
+async def test_it_publishes_the_body_as_logged_though_it_tails_without_bodies(journal):
+    logged = event("evt_1", RIPE)
+    events, stream = MemoryEventLog(replace(logged, body={**logged.body, "data": {"amount": 12.5}})), Stream()
+
+    await relay(journal, events, MemoryDispatchLog(), stream).catch_up()
+
+    assert [orjson.loads(b) for b in stream.bodies] == [events.entries[0].event.body]
+
+
+async def test_under_load_it_goes_on_while_full_batches_settle_and_rests_once_caught_up(journal):
+    events = MemoryEventLog()
+    for n in range(5):
+        events.append(event(f"evt_{n}", YOUNG), sequence=n + 1)  # each streamed by its request
+    tripcord_relay = relay(journal, events, MemoryDispatchLog(), Stream(), batch=2)
+
+    answers = [await tripcord_relay.catch_up() for _ in range(3)]
+
+    assert answers == [1, 1, 0] and events.position == 5
 
 
 async def test_a_young_event_is_left_to_its_request_and_holds_the_checkpoint(journal):
