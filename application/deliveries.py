@@ -80,9 +80,9 @@ class Sender:
             raise StreamUnavailable("the stream is disabled (TRIPCORD_NATS_URL=none)")
         return await self.stream.publish(subject, message_id, body)
 
-    async def publish_many(self, messages: list[tuple[str, str, bytes]], timeout: float) -> list[int | None]:
+    async def publish_many(self, messages: list[tuple[str, str, bytes]], timeout: float) -> list[int | Exception]:
         if self.stream is None:
-            return [None] * len(messages)
+            return [StreamUnavailable("the stream is disabled (TRIPCORD_NATS_URL=none)")] * len(messages)
         return await self.stream.publish_many(messages, timeout)
 
     async def attempt(self, delivery: Delivery, timeout: float) -> Attempt:
@@ -106,6 +106,14 @@ class Sender:
         delivered = 200 <= reply.status < 300
         return Attempt(at_ms, duration_ms, delivered, None if delivered else f"webhook answered HTTP {reply.status}",
                        reply.status, reply.body)
+
+
+def published(at_ms: int, started: float, outcome: int | Exception) -> Attempt:
+    """The attempt of a stream action sent with others (Sender.publish_many): its acknowledgement or why not."""
+    duration_ms = int((time.monotonic() - started) * 1000)
+    if isinstance(outcome, Exception):
+        return Attempt(at_ms, duration_ms, False, str(outcome) or type(outcome).__name__)
+    return Attempt(at_ms, duration_ms, True)
 
 
 def undeliverable(reason: str) -> Attempt:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import orjson
 from eventsourcing.persistence import IntegrityError
 
-from application.deliveries import Sender, undeliverable
+from application.deliveries import Sender, published, undeliverable
 from application.ingest_results import Dispatched, DispatchFailed, IngestResult, Matched
 from application.planner import Fire, Plan, Planner
 from application.ports import AggregateHeads, Blocking, Commit, DataRejected, DispatchRecord, KeyAnswer, Observer, StreamAck, UnitOfWork
@@ -185,25 +185,24 @@ class Ingestion:
             cache.learn(key, heads.get(aggregate_id, []))
 
     async def _deliver(self, items: list[Item], deadline: float) -> UnitOfWork:
-        """Publishes every event and attempts every fire at once; answers each item and returns the
-        outcomes to record."""
-        publish_timeout = min(self.policy.publish_timeout_s, _left(deadline))
-        attempts = [self._attempt(f, _left(deadline)) for i in items for f in i.plan.fires]
-        if len(items) == 1:
-            publish = self._publish(items[0].plan, publish_timeout)
-            if attempts:
-                sequence, *tried = await asyncio.gather(publish, *attempts)
-            else:  # the common case: no task to spawn
-                sequence, tried = await publish, []
-            sequences = [sequence]
-        else:  # a batch: its events published together, its fires attempted meanwhile
-            attempting = asyncio.gather(*attempts) if attempts else None
-            sequences = await self._publish_many([i.plan for i in items], publish_timeout)
-            tried = await attempting if attempting is not None else []
-        tried = iter(tried)
+        """Publishes every event and every stream action together, with one wait for all their
+        acknowledgements (no task or timer each), while webhooks are attempted; answers each item
+        and returns the outcomes to record."""
+        at_ms, started = int(time.time() * 1000), time.monotonic()
+        fires = [f for i in items for f in i.plan.fires]
+        hooks = [self._attempt(f, _left(deadline)) for f in fires if not _streams(f)]
+        hooking = asyncio.gather(*hooks) if hooks else None
+        messages = [(event_subject(i.plan.event.tenant_id, i.plan.event.type), i.plan.event.event_id,
+                     orjson.dumps(i.plan.event.body)) for i in items]
+        messages += [(f.delivery.target, f.delivery.dispatch_id, f.delivery.body) for f in fires if _streams(f)]
+        outcomes = await self.sender.publish_many(messages, min(self.policy.publish_timeout_s, _left(deadline)))
+        acks, answered = iter(outcomes[len(items):]), iter(await hooking if hooking is not None else ())
+        tried = iter([published(at_ms, started, next(acks)) if _streams(f) else next(answered) for f in fires])
         outcome = UnitOfWork()
-        for item, sequence in zip(items, sequences):
+        for item, published_as in zip(items, outcomes):
             logged = item.plan.event
+            sequence = None if isinstance(published_as, Exception) else published_as
+            self.observer.published("deferred" if sequence is None else "acknowledged")  # deferred: the relay sends it
             item.result = result = IngestResult(logged.event_id, logged.type, logged.customer_id, sequence)
             if sequence is not None:
                 outcome.acks.append(StreamAck(logged.event_id, sequence))
@@ -231,26 +230,6 @@ class Ingestion:
             result.failed.append(DispatchFailed(trigger.trigger_id, trigger.action_type, fire.dispatch_id,
                                                 attempt.error))
 
-    async def _publish(self, plan: Plan, timeout: float) -> int | None:
-        logged = plan.event
-        try:
-            async with asyncio.timeout(timeout):
-                sequence = await self.sender.publish(event_subject(logged.tenant_id, logged.type), logged.event_id,
-                                                     orjson.dumps(logged.body))
-        except Exception:  # a timeout or an outage: the relay publishes it later
-            self.observer.published("deferred")
-            return None
-        self.observer.published("acknowledged")
-        return sequence
-
-    async def _publish_many(self, plans: list[Plan], timeout: float) -> list[int | None]:
-        messages = [(event_subject(p.event.tenant_id, p.event.type), p.event.event_id, orjson.dumps(p.event.body))
-                    for p in plans]
-        sequences = await self.sender.publish_many(messages, timeout)
-        for sequence in sequences:
-            self.observer.published("deferred" if sequence is None else "acknowledged")
-        return sequences
-
     async def _attempt(self, fire: Fire, timeout: float) -> Attempt:
         if fire.delivery is None:
             return undeliverable(fire.failure)
@@ -272,6 +251,11 @@ async def _settled(commit) -> BaseException | None:
     except Exception as error:
         return error
     return None
+
+
+def _streams(fire: Fire) -> bool:
+    """Whether the fire's action goes to the stream, published with the request's events."""
+    return fire.delivery is not None and not fire.delivery.is_webhook
 
 
 def _left(deadline: float) -> float:

@@ -221,9 +221,9 @@ class Stream(Protocol):
         """Publish and wait for JetStream's acknowledgement; returns the stream sequence.
         It may wait for ever: the caller bounds the wait."""
 
-    async def publish_many(self, messages: list[tuple[str, str, bytes]], timeout: float) -> list[int | None]:
-        """Publish (subject, message id, body) messages together; the sequence of each one JetStream
-        acknowledged within `timeout`, else None."""
+    async def publish_many(self, messages: list[tuple[str, str, bytes]], timeout: float) -> list[int | Exception]:
+        """Publish (subject, message id, body) messages together; for each, the sequence JetStream
+        acknowledged within `timeout`, else why not (TimeoutError when no answer came in time)."""
 
 
 @dataclass(frozen=True)

@@ -111,13 +111,14 @@ class JetStream:
         finally:
             del self._acks[token]  # answered, refused or given up by the caller alike
 
-    async def publish_many(self, messages: list[tuple[str, str, bytes]], timeout: float) -> list[int | None]:
+    async def publish_many(self, messages: list[tuple[str, str, bytes]],
+                           timeout: float) -> list[int | Exception]:
         """Publishes (subject, message id, body) messages together and waits for their acknowledgements
-        once, up to `timeout`: one future per message, no task and no timer each. The sequence of each
-        one acknowledged, else None."""
+        once, up to `timeout`: one future per message, no task and no timer each. For each message,
+        its sequence, else why it has none."""
         if not self.connected:
-            return [None] * len(messages)
-        loop, acks, tokens = asyncio.get_running_loop(), [], []
+            return [StreamUnavailable("the stream is not connected")] * len(messages)
+        loop, acks, tokens, failure = asyncio.get_running_loop(), [], [], None
         try:
             for subject, message_id, body in messages:
                 token = next(self._tokens)
@@ -129,11 +130,13 @@ class JetStream:
             await asyncio.wait(acks, timeout=timeout)
         except Exception as error:  # the connection went away midway: what was acknowledged stands
             log.debug("publishing a batch failed", extra={"error": str(error)})
+            failure = error
         finally:
             for token in tokens:
                 del self._acks[token]
-        return [ack.result() if ack.done() and not ack.cancelled() and ack.exception() is None else None
-                for ack in acks] + [None] * (len(messages) - len(acks))
+        unanswered = failure or TimeoutError(f"no acknowledgement within {timeout:.2f} s")
+        return ([_outcome(ack, unanswered) for ack in acks]
+                + [failure or StreamUnavailable("not sent")] * (len(messages) - len(acks)))
 
     async def _acknowledged(self, reply) -> None:
         ack = self._acks.get(reply.subject[len(self._reply_prefix):])
@@ -157,6 +160,10 @@ class JetStream:
             self._connector.cancel()
         if self.nc is not None and not self.nc.is_closed:
             await self.nc.close()
+
+
+def _outcome(ack: asyncio.Future, unanswered: Exception) -> int | Exception:
+    return (ack.exception() or ack.result()) if ack.done() else unanswered
 
 
 async def _log_error(error: Exception) -> None:

@@ -64,3 +64,24 @@ async def test_a_caller_that_stops_waiting_leaves_nothing_behind(jetstream):
     await asyncio.gather(*publishing, return_exceptions=True)
     assert jetstream._acks == {}
     assert await jetstream.publish(subject, f"evt_{uuid.uuid4().hex}", b"{}") > 0  # late acks are ignored
+
+
+async def test_publishing_together_answers_each_message_with_its_sequence_or_why_not(jetstream, full_stream):
+    subject = f"tripcord.events.publishtest{uuid.uuid4().hex[:8]}.purchase"
+    messages = [(subject, f"evt_{uuid.uuid4().hex}", b"{}"), (f"nostream.{uuid.uuid4().hex}", "m1", b"{}"),
+                (full_stream, "first", b"{}"), (full_stream, "second", b"{}")]
+
+    outcomes = await jetstream.publish_many(messages, timeout=5)
+
+    assert isinstance(outcomes[0], int) and outcomes[0] > 0 and outcomes[2] == 1
+    assert isinstance(outcomes[1], NoStreamResponseError)
+    assert isinstance(outcomes[3], APIError) and "maximum messages" in str(outcomes[3])
+    assert jetstream._acks == {}
+
+
+async def test_publishing_together_with_the_stream_away_answers_why_for_every_message(nats_url):
+    stream = JetStream([nats_url], StreamSettings(duplicate_window_s=120))  # never started: not connected
+
+    outcomes = await stream.publish_many([("a", "m1", b"{}"), ("b", "m2", b"{}")], timeout=1)
+
+    assert [str(o) for o in outcomes] == ["the stream is not connected"] * 2
