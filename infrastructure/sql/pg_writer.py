@@ -121,7 +121,9 @@ class PostgresWriter:
     replaced after any failure, which may have left it mid-transaction."""
 
     def __init__(self, database):
-        self.url = database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        # Connected as the engine's own connections are (host, credentials, options).
+        _, self.connect_args = database.engine.dialect.create_connect_args(database.engine.url)
+        self.connect_args.pop("context", None)  # SQLAlchemy's type adapters, not ours
         self.mapper = database.journal.mapper
         self.events_table = database.events_table
         self._connection: psycopg.AsyncConnection | None = None
@@ -151,7 +153,7 @@ class PostgresWriter:
         documents["locking"] = any(stored[n] or units[n].logged or units[n].claims for n in kept)
         try:
             if self._connection is None:
-                self._connection = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                self._connection = await psycopg.AsyncConnection.connect(**self.connect_args, autocommit=True,
                                                                          connect_timeout=5)
             cursor = psycopg.AsyncClientCursor(self._connection)  # one statement: one implicit transaction
             await cursor.execute(CALL, documents)

@@ -179,7 +179,7 @@ async def test_a_batch_with_a_trigger_change_commits_through_the_session_all_or_
 async def test_a_database_error_is_an_operational_error_on_postgres(postgres_stores):
     stores = postgres_stores
     await stores.recorder.writer.close()
-    stores.recorder.writer.url = stores.recorder.writer.url.rsplit("/", 1)[0] + "/no_such_database"
+    stores.recorder.writer.connect_args["dbname"] = "no_such_database"
 
     with pytest.raises(OperationalError):
         await stores.recorder([ingest_unit("evt_1")])
@@ -223,3 +223,11 @@ async def test_the_relay_checkpoint_starts_at_0_and_only_moves_forward(stores):
     stores.event_log.advance(5)  # another process's relay, behind this one
 
     assert stores.event_log.checkpoint() == 7
+
+
+async def test_postgresql_connections_of_ours_compile_no_plan_just_in_time(postgres_stores):
+    with postgres_stores.database.reading() as connection:
+        assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
+    await postgres_stores.recorder([ingest_unit("evt_1")])  # opens the writer's own connection
+    cursor = await postgres_stores.recorder.writer._connection.execute("SHOW jit")
+    assert (await cursor.fetchone())[0] == "off"
