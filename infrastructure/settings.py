@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     relay_grace_s: float = Field(10.0, ge=0)  # beyond the deadline, before the relay finishes a request's work
     index_poll_s: float = Field(0.5, gt=0)
     relay_poll_s: float = Field(0.5, gt=0)
+    # Whether this process runs the relay. Every relay looks at every event, so with several
+    # workers only the first runs one (tripcord serve sees to it); any number is safe.
+    relay: bool = True
     db_threads: int = Field(8, ge=1)
     batch_max: int = Field(256, ge=1)
 

@@ -157,10 +157,11 @@ async def services(app: web.Application):
     app[LOOKUPS] = Lookups(event_log, dispatch_log, blocking)
     tasks = [
         asyncio.create_task(_poll_indexes(triggers, settings_service, blocking, settings.index_poll_s)),
-        asyncio.create_task(relay.run_forever(settings.relay_poll_s)),
         asyncio.create_task(_watch(app, settings.relay_poll_s)),
         asyncio.create_task(_housekeeping(app)),
     ]
+    if settings.relay:  # resends still deliver through this process's relay object
+        tasks.append(asyncio.create_task(relay.run_forever(settings.relay_poll_s)))
     yield
     for task in tasks:
         task.cancel()

@@ -35,7 +35,9 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
             _run(settings, host, port, reuse_port=False)
             return 0
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=_run, args=(settings, host, port, True)) for _ in range(workers)]
+        # One relay per host is enough: each one looks at every event of the log.
+        processes = [context.Process(target=_run, args=(settings.model_copy(update={"relay": settings.relay and n == 0}),
+                                                        host, port, True)) for n in range(workers)]
         for process in processes:
             process.start()
         signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in processes])

@@ -226,3 +226,22 @@ async def test_an_ingest_token_sends_events_and_nothing_else(api):
 
 async def _listed(api, count: int) -> bool:
     return len((await api.json("GET", DISPATCHES, params={"limit": 50}))["data"]) >= count
+
+
+async def test_a_process_without_the_relay_leaves_retries_to_the_process_that_runs_it(
+        aiohttp_client, tmp_path, database_url, receive):
+    receiver = Receiver(then=500)
+    quiet = await hook_api(aiohttp_client, tmp_path, database_url, schedule="0.1,0.1", relay=False)
+    trigger = await create_trigger(quiet, actionType="webhook", actionConfig={"url": await receive(receiver)})
+    dispatch_id = (await ingest(quiet))["actionErrors"][0]["dispatchId"]
+    receiver.then = 200
+    await until_status(quiet, dispatch_id, "retrying")
+    await asyncio.sleep(1.0)  # ten polls and more past its due time: nobody retried it
+    waiting = await dispatch(quiet, dispatch_id)
+
+    worker = await hook_api(aiohttp_client, tmp_path / "second", database_url, schedule="0.1,0.1")
+    delivered = await until_status(worker.as_("admin", tenant=quiet.tenant), dispatch_id, "delivered")
+
+    assert waiting["status"] == "retrying" and len(waiting["attempts"]) == 1
+    assert [a["outcome"] for a in delivered["attempts"]] == ["failed", "delivered"]
+    assert trigger["id"] == delivered["triggerId"] and receiver.ids == [dispatch_id] * 2
