@@ -84,7 +84,7 @@ def matched_ids(response: dict) -> list[str]:
 class StreamProbe:
     """An independent JetStream client that reads what the streams hold."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str | list[str]):  # a list: any node of a cluster
         self.url = url
         self.nc = None
         self.js = None

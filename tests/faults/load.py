@@ -132,7 +132,7 @@ class StoredEvents:
         return cls({e: c for e, c, _, _ in rows}, fired, statuses, {e for e, _, _, seq in rows if seq is None})
 
 
-async def stream_ids(nats_url: str, subject: str, stream: str) -> list[str]:
+async def stream_ids(nats_url: str | list[str], subject: str, stream: str) -> list[str]:
     """Every Nats-Msg-Id the stream holds on `subject`, duplicates included."""
     async with StreamProbe(nats_url) as probe:
         return await probe.ids(subject, stream)
