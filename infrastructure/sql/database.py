@@ -7,7 +7,7 @@ do, so event log positions commit in the order they were given.
 
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, func, make_url, text
+from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool
 
@@ -15,6 +15,7 @@ from application.journal import Journal
 from infrastructure.sql.pg_writer import install
 from infrastructure.sql.tables import metadata
 
+IN_CHUNKS = 500  # keys per IN (...) list
 SCHEMA_LOCK = 0x7472697063  # a PostgreSQL advisory lock key of our own
 SNAPSHOT_EVERY = 50  # events replayed before a reload also writes a snapshot
 
@@ -76,6 +77,16 @@ class Database:
     def reading(self):
         """One statement is one snapshot: reads need no transaction around them, only a connection."""
         return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def look_up(self, key, value, keys) -> dict:
+        """`value` by `key` for each of `keys` the table holds: a column pair read in IN_CHUNKS keys
+        per statement, so a long list never meets a database's limit on parameters."""
+        found = {}
+        with self.reading() as connection:
+            for start in range(0, len(keys), IN_CHUNKS):
+                chunk = list(keys[start:start + IN_CHUNKS])
+                found.update(connection.execute(select(key, value).where(key.in_(chunk))).all())
+        return found
 
     def lock_event_log(self, session) -> None:
         if self.is_postgres:

@@ -17,8 +17,6 @@ from infrastructure.sql.stats import Tally, read_stats
 from infrastructure.sql.tables import dispatches
 from infrastructure.sql.units import dispatch_row
 
-IN_CHUNKS = 500  # ids per IN (...) list
-
 
 class SqlDispatchLog:
     def __init__(self, database: Database):
@@ -52,13 +50,7 @@ class SqlDispatchLog:
             return [_record(row) for row in rows]
 
     def statuses(self, ids: Sequence[str]) -> dict[str, str]:
-        found = {}
-        with self.database.reading() as connection:
-            for start in range(0, len(ids), IN_CHUNKS):
-                chunk = list(ids[start:start + IN_CHUNKS])
-                found.update(connection.execute(select(dispatches.c.id, dispatches.c.status)
-                                                .where(dispatches.c.id.in_(chunk))).all())
-        return found
+        return self.database.look_up(dispatches.c.id, dispatches.c.status, ids)
 
     def recover(self, records: Sequence[DispatchRecord]) -> None:
         with self.database.transaction() as session:

@@ -7,7 +7,6 @@ from sqlalchemy import Text, and_, case, cast, delete, func, literal, or_, selec
 from application.ports import EventEntry, LoggedEvent, StreamAck, TriggerOutcome, Unsettled
 from domain.dispatch import UNSETTLED, event_prefix
 from infrastructure.sql.database import Database
-from infrastructure.sql.dispatch_log import IN_CHUNKS
 from infrastructure.sql.positions import position_of
 from infrastructure.sql.tables import dispatches, event_log, positions, stream_acks
 
@@ -72,13 +71,7 @@ class SqlEventLog:
         return dispatches.c.id > lower, dispatches.c.id < upper
 
     def bodies(self, event_ids: Sequence[str]) -> dict[str, dict]:
-        found = {}
-        with self.database.reading() as connection:
-            for start in range(0, len(event_ids), IN_CHUNKS):
-                chunk = list(event_ids[start:start + IN_CHUNKS])
-                found.update(connection.execute(select(event_log.c.event_id, event_log.c.body)
-                                                .where(event_log.c.event_id.in_(chunk))).all())
-        return found
+        return self.database.look_up(event_log.c.event_id, event_log.c.body, event_ids)
 
     def checkpoint(self) -> int:
         with self.database.reading() as connection:
