@@ -44,11 +44,11 @@ from infrastructure.webhooks import SignedWebhooks
 from interfaces import (console_handlers, dispatch_handlers, ingest_handlers, lookup_handlers, ops_handlers,
                         settings_handlers, trigger_handlers)
 from interfaces.blocking import Blocking
-from interfaces.keys import (AUTHORITY, BLOCKING, DATABASE, DISPATCH_LOG, DISPATCHES, DRY_RUNS, EVENT_LOG,
+from interfaces.keys import (ACCESS_LOG, AUTHORITY, BLOCKING, DATABASE, DISPATCH_LOG, DISPATCHES, DRY_RUNS, EVENT_LOG,
                              IDEMPOTENCY, INGESTION, JETSTREAM, LISTING, LIVE_STREAMS, LOOKUPS, METRICS, RATES,
                              RECORDER, RELAY, SETTINGS, SETTINGS_SERVICE, SETTINGS_STORE, STREAM_STATUS, TICKETS,
                              TRIGGERS)
-from interfaces.observability import middleware
+from interfaces.observability import AccessLog, middleware
 from interfaces.rate_limits import TenantRates
 from interfaces.stream_tickets import Tickets
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=max(settings.max_body_bytes, settings.max_batch_bytes),
                           middlewares=[middleware])
     app[SETTINGS] = settings
+    app[ACCESS_LOG] = AccessLog() if settings.access_log else None
     app[METRICS] = Metrics()
     app[AUTHORITY] = TokenAuthority(settings.jwt_key())
     app[TICKETS] = Tickets(settings.jwt_key())
@@ -147,8 +148,8 @@ async def services(app: web.Application):
     schedule = settings.retry_delays
     repeats = Repeats(app[IDEMPOTENCY], event_log, dispatch_log, rebuilds, commit, blocking)
     app[INGESTION] = Ingestion(
-        Planner(index, Cooldowns(), Allowances(), tenant_settings.caps), commit, sender, SqlAggregateHeads(app[DATABASE]),
-        repeats, blocking,
+        Planner(index, Cooldowns(), Allowances(), tenant_settings.caps), commit, sender,
+        SqlAggregateHeads(app[DATABASE]), repeats, blocking,
         metrics, tenant_settings, IngestPolicy(settings.dispatch_deadline_s, settings.stream_publish_timeout_s,
                                                schedule))
     app[RELAY] = relay = Relay(event_log, dispatch_log, rebuilds, sender, blocking, metrics,
@@ -160,6 +161,8 @@ async def services(app: web.Application):
         asyncio.create_task(_watch(app, settings.relay_poll_s)),
         asyncio.create_task(_housekeeping(app)),
     ]
+    if app[ACCESS_LOG] is not None:
+        tasks.append(asyncio.create_task(_flush_every(app[ACCESS_LOG], AccessLog.FLUSH_EVERY_S)))
     if settings.relay:  # resends still deliver through this process's relay object
         tasks.append(asyncio.create_task(relay.run_forever(settings.relay_poll_s)))
     yield
@@ -169,6 +172,8 @@ async def services(app: web.Application):
     await relay.stop()
     await commit.drain()  # the outcomes ingest queued without waiting
     await webhooks.close()
+    if app[ACCESS_LOG] is not None:
+        app[ACCESS_LOG].flush()
 
 
 async def _poll_indexes(triggers: Triggers, settings: TenantSettingsService, blocking: Blocking,
@@ -194,6 +199,13 @@ async def _watch(app: web.Application, interval_s: float) -> None:
             metrics.relay_backlog.set(waiting)
             metrics.relay_lag.set(lag_ms / 1000)
         await asyncio.sleep(interval_s)
+
+
+async def _flush_every(access_log: AccessLog, interval_s: float) -> None:
+    """An access line waits in its batch for at most this long."""
+    while True:
+        await asyncio.sleep(interval_s)
+        access_log.flush()
 
 
 async def _housekeeping(app: web.Application) -> None:

@@ -23,6 +23,7 @@ from interfaces.blocking import Blocking
 from interfaces.stream_tickets import Tickets
 
 SETTINGS = web.AppKey("settings", Settings)
+ACCESS_LOG = web.AppKey("access_log", object)  # an AccessLog, or None when TRIPCORD_ACCESS_LOG is false
 BLOCKING = web.AppKey("blocking", Blocking)
 DATABASE = web.AppKey("database", Database)
 LISTING = web.AppKey("listing", SqlTriggerListing)

@@ -3,17 +3,17 @@
 import itertools
 import logging
 import secrets
+import sys
 import time
 
 import orjson
 from aiohttp import web
 
 from interfaces.errors import answer_error
-from interfaces.keys import METRICS, REQUEST_ID, SETTINGS
+from interfaces.keys import ACCESS_LOG, METRICS, REQUEST_ID
 from interfaces.security import authorize, needs_token
 
 
-access = logging.getLogger("tripcord.access")
 # Unique per process without a system call per request (os.urandom is slow on some VMs).
 _request_ids = map(f"{secrets.token_hex(4)}{{:08x}}".format, itertools.count())
 
@@ -38,10 +38,41 @@ async def middleware(request: web.Request, handler):
     metrics = request.app[METRICS]
     metrics.request_count(request.method, name, str(response.status)).inc()
     metrics.request_latency(request.method, name).observe(elapsed)
-    if request.app[SETTINGS].access_log:
-        access.info("%s %s %s", request.method, request.path, response.status, extra={
-            "request_id": request_id, "status": response.status, "duration_ms": round(elapsed * 1000, 3)})
+    access_log = request.app[ACCESS_LOG]
+    if access_log is not None:
+        access_log.line(request.method, request.path, response.status, request_id, round(elapsed * 1000, 3))
     return response
+
+
+class AccessLog:
+    """The access log: a JSON line per request, shaped as JsonFormatter shapes the other lines
+    (logger "tripcord.access"), built and written without `logging`. Through a LogRecord and its
+    handler the line cost single ingests 8–11 % of their throughput; this way, about half that
+    (docs/PERFORMANCE.md). Lines go out BATCH_LINES at a time or at the next flush (the app
+    flushes every FLUSH_EVERY_S, and when it stops)."""
+
+    BATCH_LINES = 256
+    FLUSH_EVERY_S = 0.2
+
+    def __init__(self, stream=None):
+        self.stream = stream  # None: sys.stderr when written, where the other log lines go
+        self._lines: list[bytes] = []
+        self._clock = JsonFormatter()
+
+    def line(self, method: str, path: str, status: int, request_id: str, duration_ms: float) -> None:
+        self._lines.append(orjson.dumps({
+            "at": self._clock._time(time.time()), "level": "INFO", "logger": "tripcord.access",
+            "message": f"{method} {path} {status}", "request_id": request_id, "status": status,
+            "duration_ms": duration_ms}))
+        if len(self._lines) >= self.BATCH_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._lines:
+            lines, self._lines = self._lines, []
+            stream = self.stream or sys.stderr
+            stream.write(b"\n".join(lines).decode() + "\n")
+            stream.flush()
 
 
 class JsonFormatter(logging.Formatter):

@@ -36,8 +36,8 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
             return 0
         context = multiprocessing.get_context("spawn")
         # One relay per host is enough: each one looks at every event of the log.
-        processes = [context.Process(target=_run, args=(settings.model_copy(update={"relay": settings.relay and n == 0}),
-                                                        host, port, True)) for n in range(workers)]
+        each = [settings.model_copy(update={"relay": settings.relay and n == 0}) for n in range(workers)]
+        processes = [context.Process(target=_run, args=(worker, host, port, True)) for worker in each]
         for process in processes:
             process.start()
         signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in processes])
