@@ -9,7 +9,7 @@ import time
 import orjson
 from aiohttp import web
 
-from interfaces.errors import answer_error
+from interfaces.errors import answer_error, error_response
 from interfaces.keys import ACCESS_LOG, METRICS, REQUEST_ID
 from interfaces.security import authorize, needs_token
 
@@ -26,7 +26,10 @@ async def middleware(request: web.Request, handler):
     request[REQUEST_ID] = request_id
     started = time.perf_counter()
     try:
-        response = authorize(request) if needs_token(request.path) else None
+        if "%00" in request.raw_path:  # PostgreSQL text cannot hold NUL: refused here, not as a database error
+            response = error_response(400, "the URL holds a NUL character (%00), which no id or filter can hold")
+        else:
+            response = authorize(request) if needs_token(request.path) else None
         if response is None:
             response = await handler(request)
     except Exception as error:  # answer_error raises again what is not an error (a redirect)
