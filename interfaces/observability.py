@@ -26,8 +26,8 @@ async def middleware(request: web.Request, handler):
     request[REQUEST_ID] = request_id
     started = time.perf_counter()
     try:
-        if "%00" in request.raw_path:  # PostgreSQL text cannot hold NUL: refused here, not as a database error
-            response = error_response(400, "the URL holds a NUL character (%00), which no id or filter can hold")
+        if "%00" in request.raw_path:  # PostgreSQL text cannot hold NUL: answered here, not as a database error
+            response = _nul_in(request.raw_path)
         else:
             response = authorize(request) if needs_token(request.path) else None
         if response is None:
@@ -45,6 +45,15 @@ async def middleware(request: web.Request, handler):
     if access_log is not None:
         access_log.line(request.method, request.path, response.status, request_id, round(elapsed * 1000, 3))
     return response
+
+
+def _nul_in(raw_path: str) -> web.Response:
+    """No id holds a NUL character, so such a path names nothing (404, as any unknown id); a filter
+    cannot hold one either (400)."""
+    path, _, query = raw_path.partition("?")
+    if "%00" in path:
+        return error_response(404, "nothing here: no id holds a NUL character (%00)")
+    return error_response(400, "a query parameter holds a NUL character (%00), which no filter can hold")
 
 
 class AccessLog:

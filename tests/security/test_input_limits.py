@@ -76,9 +76,10 @@ async def test_a_webhook_url_that_does_not_parse_is_400(api, url):
     assert error["details"][0]["path"] == "actionConfig.url"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/dispatches?customerId=a%00b", "/api/v1/events/evt_%00",
-                                  "/api/v1/customers/c%001/events", "/api/v1/dispatches/dsp_%00_x"])
-async def test_a_nul_character_in_the_url_is_400_not_a_database_error(api, path):
-    error = await refused(api, 400, "GET", path)
+@pytest.mark.parametrize("path, status", [
+    ("/api/v1/dispatches?customerId=a%00b", 400), ("/api/v1/customers/c1/events?before=%00", 400),
+    ("/api/v1/events/evt_%00", 404), ("/api/v1/customers/c%001/events", 404), ("/api/v1/dispatches/dsp_%00_x", 404)])
+async def test_a_nul_character_in_the_url_is_a_4xx_not_a_database_error(api, path, status):
+    error = await refused(api, status, "GET", path)
     assert "NUL" in error["message"]
     assert (await api.json("GET", "/api/v1/dispatches", params={"customerId": "a b"}))["data"] == []
