@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from application.ports import (CompiledConfig, Delivery, RenderFailed, Stream, WebhookRefused, Webhooks)
+from application.ports import CompiledConfig, Delivery, RenderFailed, Stream, WebhookRefused, Webhooks
 from application.subjects import action_subject
 from domain.actions import is_web_url, public_config
 from domain.dispatch import Attempt

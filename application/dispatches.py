@@ -2,7 +2,8 @@
 
 import time
 
-from application.ports import Blocking, DispatchFilter, DispatchLog, DispatchRecord, EventLog
+from application.ports import Blocking, DispatchLog, EventLog
+from application.records import DispatchFilter, DispatchRecord
 from application.rebuilds import Rebuilds
 from application.relay import Relay
 from application.deliveries import Undeliverable

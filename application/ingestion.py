@@ -20,7 +20,8 @@ from eventsourcing.persistence import IntegrityError
 from application.deliveries import Sender, published, undeliverable
 from application.ingest_results import Dispatched, DispatchFailed, IngestResult, Matched
 from application.planner import Fire, Plan, Planner
-from application.ports import AggregateHeads, Blocking, Commit, DataRejected, DispatchRecord, KeyAnswer, Observer, StreamAck, UnitOfWork
+from application.ports import AggregateHeads, Blocking, Commit, DataRejected, Observer
+from application.records import DispatchRecord, KeyAnswer, StreamAck, UnitOfWork
 from application.repeats import KeyReused, Repeats
 from application.subjects import action_subject, event_subject
 from application.tenant_settings import TenantSettings

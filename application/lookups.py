@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from application.ports import Blocking, DispatchLog, EventEntry, EventLog, TriggerStats
+from application.ports import Blocking, DispatchLog, EventLog
+from application.records import EventEntry, TriggerStats
 from domain.customer_events import FIRED
 from domain.dispatch import PENDING, dispatch_id
 

@@ -14,7 +14,8 @@ from typing import Callable
 from application.allowances import Allowances
 from application.cooldowns import Cooldowns
 from application.deliveries import Undeliverable, build_delivery
-from application.ports import Delivery, LoggedEvent, TriggerOutcome, UnitOfWork
+from application.ports import Delivery
+from application.records import LoggedEvent, TriggerOutcome, UnitOfWork
 from application.trigger_index import ActiveTrigger, TriggerIndex
 from domain.customer_events import COOLDOWN, FIRED, FREQUENCY_CAPPED, trigger_event_types
 from domain.dispatch import dispatch_id

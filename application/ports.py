@@ -1,124 +1,15 @@
-"""What the application needs from the outside world, in its own words.
-
-The records are plain data; the protocols are what storage, the stream and webhooks must do.
+"""What the application needs from the outside world, in its own words: what storage, the stream
+and webhooks must do (the records they take and give are in application.records).
 Storage methods block (they run on the database threads, bound once as `Blocking`).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, Sequence
 
+from application.records import (DispatchFilter, DispatchRecord, EventEntry, StreamAck, TriggerStats, UnitOfWork,
+                                 Unsettled)
 from domain.dispatch import Attempt, DispatchState
-from domain.idempotency import KeyClaim, KeyRecord
-
-
-@dataclass(frozen=True)
-class TriggerOutcome:
-    """What one matching trigger did with an event: fired, cooldown or frequency_capped."""
-
-    trigger_id: str
-    trigger_version: int
-    action_type: str
-    outcome: str
-
-
-@dataclass(frozen=True)
-class LoggedEvent:
-    """An accepted event as the append-only event log keeps it, with what its triggers did."""
-
-    tenant_id: str
-    event_id: str
-    customer_id: str
-    type: str
-    received_at_ms: int
-    body: dict  # the stream message, exactly as published
-    outcomes: tuple[TriggerOutcome, ...] = ()
-
-
-@dataclass(frozen=True)
-class EventEntry:
-    """An event log row read back: its place in the log and whether the stream acknowledged it."""
-
-    position: int
-    event: LoggedEvent
-    stream_sequence: int | None
-
-
-@dataclass(frozen=True)
-class DispatchRecord:
-    id: str
-    tenant_id: str
-    trigger_id: str
-    trigger_version: int
-    event_id: str
-    customer_id: str
-    action_type: str
-    target: str  # the stream subject or the webhook URL
-    state: DispatchState
-    attempts: tuple[dict, ...] = ()
-    created_at_ms: int = 0
-    claim: str | None = None  # the lease token of whoever is delivering it now
-
-
-@dataclass(frozen=True)
-class Unsettled:
-    """What the relay looks at in one go: of a stretch of the event log, every event not streamed or
-    with a fire that has no dispatch record (an implementation may add settled ones: the relay
-    checks each), in log order and without bodies (None); and the stretch's last position and size."""
-
-    entries: list[EventEntry]
-    through: int
-    looked_at: int
-
-
-@dataclass(frozen=True)
-class StreamAck:
-    event_id: str
-    sequence: int
-
-
-@dataclass(frozen=True)
-class KeyAnswer:
-    tenant_id: str
-    scope: str
-    key: str
-    response: dict
-
-
-@dataclass
-class UnitOfWork:
-    """Writes that commit together or not at all."""
-
-    events: list = field(default_factory=list)  # aggregate events: cooldowns, allowances, rules
-    logged: list[LoggedEvent] = field(default_factory=list)
-    claims: list[KeyClaim] = field(default_factory=list)
-    acks: list[StreamAck] = field(default_factory=list)
-    dispatches: list[DispatchRecord] = field(default_factory=list)  # first attempts settled
-    answers: list[KeyAnswer] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.events or self.logged or self.claims or self.acks or self.dispatches or self.answers)
-
-
-@dataclass(frozen=True)
-class DispatchFilter:
-    status: str | None = None
-    trigger_id: str | None = None
-    event_id: str | None = None
-    customer_id: str | None = None
-    action_type: str | None = None
-    since_ms: int | None = None
-    until_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class TriggerStats:
-    fired: int = 0
-    cooldown: int = 0
-    frequency_capped: int = 0
-    delivered: int = 0
-    retrying: int = 0
-    dead: int = 0
-    last_fired_at_ms: int | None = None
+from domain.idempotency import KeyRecord
 
 
 class Recorder(Protocol):
@@ -150,7 +41,7 @@ class EventLog(Protocol):
     def tail(self, after: int, limit: int) -> list[EventEntry]:
         """Every tenant's events after log position `after`, in log order."""
 
-    def unsettled(self, after: int, limit: int) -> "Unsettled":
+    def unsettled(self, after: int, limit: int) -> Unsettled:
         """Of the next `limit` events after log position `after`, those that may not be settled."""
 
     def bodies(self, event_ids: Sequence[str]) -> dict[str, dict]:

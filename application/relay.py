@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import orjson
 
 from application.deliveries import Sender, Undeliverable, undeliverable
-from application.ports import Blocking, DispatchLog, DispatchRecord, EventEntry, EventLog, Observer, StreamAck
+from application.ports import Blocking, DispatchLog, EventLog, Observer
 from application.rebuilds import Rebuilds
+from application.records import DispatchRecord, EventEntry, StreamAck
 from application.subjects import event_subject
 from domain.customer_events import FIRED
 from domain.dispatch import DEFAULT_RETRY_SCHEDULE_S, PENDING, DispatchState, after_attempt, dispatch_id

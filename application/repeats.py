@@ -4,8 +4,9 @@ import time
 
 from application.deliveries import Undeliverable
 from application.ingest_results import Dispatched, DispatchFailed, IngestResult, Matched
-from application.ports import Blocking, Commit, DispatchLog, EventLog, Idempotency, KeyAnswer, UnitOfWork
+from application.ports import Blocking, Commit, DispatchLog, EventLog, Idempotency
 from application.rebuilds import Rebuilds
+from application.records import KeyAnswer, UnitOfWork
 from domain.customer_events import FIRED
 from domain.dispatch import DELIVERED, dispatch_id
 from domain.idempotency import KeyClaim

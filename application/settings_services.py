@@ -6,7 +6,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.journal import Journal
-from application.ports import SchemaCompiler, UnitOfWork
+from application.ports import SchemaCompiler
+from application.records import UnitOfWork
 from application.settings_listing import EVENT_SCHEMA, FREQUENCY_CAPS
 from application.tenant_settings import TenantSettings
 from application.triggers import VersionConflict

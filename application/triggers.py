@@ -7,7 +7,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.journal import Journal
-from application.ports import InvalidTemplate, Templates, TriggerListing, UnitOfWork
+from application.ports import InvalidTemplate, Templates, TriggerListing
+from application.records import UnitOfWork
 from application.trigger_index import TriggerIndex
 from domain.actions import MASK
 from domain.errors import InvalidTrigger

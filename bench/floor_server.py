@@ -20,7 +20,7 @@ import psycopg
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from application.ports import UnitOfWork  # noqa: E402
+from application.records import UnitOfWork  # noqa: E402
 from infrastructure.group_commit import GroupCommit  # noqa: E402
 from infrastructure.stream import JetStream, StreamSettings  # noqa: E402
 from tests.servers import libpq_url  # noqa: E402

@@ -33,7 +33,7 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from application.ports import UnitOfWork  # noqa: E402
+from application.records import UnitOfWork  # noqa: E402
 from bench.evaluation import spread_triggers  # noqa: E402
 from bench.common import SECRET, TENANT, fresh_database, service_env, wait_ready  # noqa: E402
 from domain.trigger import Trigger  # noqa: E402

@@ -12,7 +12,7 @@ from typing import Awaitable, Callable, Sequence
 
 from eventsourcing.persistence import IntegrityError
 
-from application.ports import UnitOfWork
+from application.records import UnitOfWork
 
 # Commits a batch in one transaction and returns the indices of the units refused for a clash,
 # or raises IntegrityError when it cannot tell which (Storage.record's contract, awaited).

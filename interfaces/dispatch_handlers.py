@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from application.planner import iso_ms
-from application.ports import DispatchFilter, DispatchRecord
+from application.records import DispatchFilter, DispatchRecord
 from domain.dispatch import RETRYING
 from interfaces import cursors
 from interfaces.delivery_schemas import BulkResend, DispatchQuery, ResendQuery, epoch_ms

@@ -7,7 +7,7 @@ database delivers each once (claims are leases in the database), as after POST /
 import json
 import time
 
-from application.ports import DispatchFilter
+from application.records import DispatchFilter
 from domain.dispatch import DEAD, DELIVERED, RETRYING
 from infrastructure.settings import Settings
 from infrastructure.sql.dispatch_log import SqlDispatchLog

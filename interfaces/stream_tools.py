@@ -6,7 +6,7 @@ import nats
 import orjson
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from application.ports import StreamAck
+from application.records import StreamAck
 from application.subjects import EVENTS, all_tenants_events, event_subject, tenant_events
 from infrastructure.settings import Settings
 from infrastructure.sql.event_log import SqlEventLog

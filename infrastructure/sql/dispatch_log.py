@@ -10,7 +10,7 @@ from typing import Sequence
 
 from sqlalchemy import and_, or_, select, tuple_, update
 
-from application.ports import DispatchFilter, DispatchRecord, TriggerStats
+from application.records import DispatchFilter, DispatchRecord, TriggerStats
 from domain.dispatch import RETRYING, UNSETTLED, Attempt, DispatchState, event_prefix
 from infrastructure.sql.database import Database
 from infrastructure.sql.stats import Tally, read_stats

@@ -4,7 +4,7 @@ from typing import Sequence
 
 from sqlalchemy import Text, and_, bindparam, case, cast, delete, func, literal, or_, select
 
-from application.ports import EventEntry, LoggedEvent, StreamAck, TriggerOutcome, Unsettled
+from application.records import EventEntry, LoggedEvent, StreamAck, TriggerOutcome, Unsettled
 from domain.dispatch import UNSETTLED, event_prefix
 from infrastructure.sql.database import Database
 from infrastructure.sql.positions import position_of

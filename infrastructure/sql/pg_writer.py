@@ -21,7 +21,7 @@ import orjson
 import psycopg
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from application.ports import UnitOfWork
+from application.records import UnitOfWork
 from domain.customer_events import FIRED
 from domain.idempotency import KEY_LIFETIME_MS
 from infrastructure.sql.tables import dispatches, event_log, idempotency, stream_acks, trigger_stats

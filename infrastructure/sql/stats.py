@@ -4,7 +4,7 @@ from collections import defaultdict
 
 from sqlalchemy import case, delete, func, select, text
 
-from application.ports import LoggedEvent, TriggerOutcome, TriggerStats
+from application.records import LoggedEvent, TriggerOutcome, TriggerStats
 from domain.customer_events import FIRED
 from domain.dispatch import DEAD, DELIVERED, RETRYING
 from infrastructure.sql.tables import dispatches, event_log, trigger_stats

@@ -11,7 +11,8 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import and_, delete, insert, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
-from application.ports import Blocking, DispatchRecord, LoggedEvent, UnitOfWork
+from application.ports import Blocking
+from application.records import DispatchRecord, LoggedEvent, UnitOfWork
 from domain.idempotency import KEY_LIFETIME_MS, KeyClaim
 from infrastructure.sql.database import Database
 from infrastructure.sql.pg_writer import PostgresWriter

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from application.ports import UnitOfWork
+from application.records import UnitOfWork
 from application.triggers import Triggers
 from domain.cooldown import CustomerCooldown
 from infrastructure.sql.listing import SqlTriggerListing

@@ -1,7 +1,7 @@
 """What grows is bounded: keys expire after a day, and the event log may keep only its retention."""
 
 
-from application.ports import DispatchRecord, LoggedEvent, StreamAck, TriggerOutcome, UnitOfWork
+from application.records import DispatchRecord, LoggedEvent, StreamAck, TriggerOutcome, UnitOfWork
 from domain.dispatch import DispatchState, dispatch_id
 from domain.idempotency import KEY_LIFETIME_MS, KeyClaim
 

@@ -8,7 +8,7 @@ commit splits it. Either way nothing of a refused unit is kept.
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from application.ports import DispatchRecord, KeyAnswer, LoggedEvent, StreamAck, TriggerOutcome, UnitOfWork, Unsettled
+from application.records import DispatchRecord, KeyAnswer, LoggedEvent, StreamAck, TriggerOutcome, UnitOfWork, Unsettled
 from domain.cooldown import CustomerCooldown
 from domain.dispatch import DispatchState, dispatch_id
 from domain.idempotency import KEY_LIFETIME_MS, KeyClaim

@@ -10,7 +10,7 @@ from aiohttp import web
 from eventsourcing.persistence import IntegrityError
 from prometheus_client.parser import text_string_to_metric_families
 
-from application.ports import LoggedEvent, UnitOfWork
+from application.records import LoggedEvent, UnitOfWork
 from domain.idempotency import HEADER, KeyClaim, fingerprint
 from infrastructure.auth import TokenAuthority
 from interfaces.app import create_app

@@ -38,7 +38,7 @@ class MemoryEventLog:
             self.append(event)
 
     def append(self, event, sequence=None):
-        from application.ports import EventEntry
+        from application.records import EventEntry
         self.entries.append(EventEntry(len(self.entries) + 1, event, sequence))
 
     def find(self, tenant_id, event_id):
@@ -49,7 +49,7 @@ class MemoryEventLog:
 
     def unsettled(self, after, limit):
         """Every event not streamed or with a fire: it cannot see dispatch records, which the port allows."""
-        from application.ports import Unsettled
+        from application.records import Unsettled
         stretch = self.tail(after, limit)
         maybe = [replace(e, event=replace(e.event, body=None)) for e in stretch
                  if e.stream_sequence is None or any(o.outcome == "fired" for o in e.event.outcomes)]
@@ -65,7 +65,7 @@ class MemoryEventLog:
         self.position = max(self.position, position)
 
     def acknowledge(self, acks):
-        from application.ports import EventEntry
+        from application.records import EventEntry
         sequences = {a.event_id: a.sequence for a in acks}
         self.entries = [EventEntry(e.position, e.event, e.stream_sequence or sequences.get(e.event.event_id))
                         for e in self.entries]

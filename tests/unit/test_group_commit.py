@@ -3,7 +3,7 @@
 import asyncio
 from eventsourcing.persistence import IntegrityError
 
-from application.ports import StreamAck, UnitOfWork
+from application.records import StreamAck, UnitOfWork
 from infrastructure.group_commit import GroupCommit
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from application.deliveries import Sender
 from application.journal import Journal
-from application.ports import DispatchRecord, LoggedEvent, TriggerOutcome
 from application.rebuilds import Rebuilds
+from application.records import DispatchRecord, LoggedEvent, TriggerOutcome
 from application.relay import Relay, RelayPolicy
 from domain.dispatch import DispatchState, dispatch_id
 from domain.trigger import Trigger
