@@ -109,23 +109,20 @@ class Relay:
         return len(acks) + len(recovered) + passed
 
     async def _publish_all(self, entries: list[EventEntry]) -> dict[int, int | None]:
-        """Publishes the events the stream has not acknowledged; their sequences by log position."""
+        """Publishes the events the stream has not acknowledged, together, with one wait for their
+        acknowledgements (as a request does); their sequences by log position, None where none came."""
         if not entries:
             return {}
         bodies = await self.blocking(self.event_log.bodies, [e.event.event_id for e in entries])
-        sequences = await asyncio.gather(*(self._publish(e.event, bodies[e.event.event_id]) for e in entries))
-        return dict(zip((e.position for e in entries), sequences))
-
-    async def _publish(self, logged, body: dict) -> int | None:
-        try:
-            async with asyncio.timeout(self.policy.publish_timeout_s):
-                sequence = await self.sender.publish(event_subject(logged.tenant_id, logged.type), logged.event_id,
-                                                     orjson.dumps(body))
-        except Exception:
-            self.observer.published("deferred")
-            return None
-        self.observer.published("relayed")
-        return sequence
+        messages = [(event_subject(e.event.tenant_id, e.event.type), e.event.event_id,
+                     orjson.dumps(bodies[e.event.event_id])) for e in entries]
+        outcomes = await self.sender.publish_many(messages, self.policy.publish_timeout_s)
+        sequences = {}
+        for entry, outcome in zip(entries, outcomes):
+            sequence = None if isinstance(outcome, Exception) else outcome
+            self.observer.published("deferred" if sequence is None else "relayed")
+            sequences[entry.position] = sequence
+        return sequences
 
     def _recovered(self, entry: EventEntry, outcome, now_ms: int) -> DispatchRecord:
         """Blocking: the record of a fire whose request left none, due at once."""
