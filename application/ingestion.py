@@ -26,7 +26,8 @@ from application.repeats import KeyReused, Repeats
 from application.subjects import action_subject, event_subject
 from application.tenant_settings import TenantSettings
 from domain.customer_events import FIRED
-from domain.dispatch import DEFAULT_RETRY_SCHEDULE_S, PENDING, Attempt, DispatchState, after_attempt
+from domain.dispatch import (DEFAULT_RETRY_SCHEDULE_S, EVENT_ID_PREFIX, PENDING, Attempt, DispatchState,
+                             after_attempt)
 from domain.idempotency import HEADER, LEASE_GRACE_MS, MESSAGE, KeyClaim, fingerprint
 
 CONFLICT_RETRIES = 5
@@ -73,7 +74,7 @@ class Ingestion:
         self.settings = settings
         self.policy = policy
         # Unique without a system call per event: a random prefix per process, then a counter.
-        prefix = "evt_" + secrets.token_hex(6)
+        prefix = EVENT_ID_PREFIX + secrets.token_hex(6)
         self._event_ids = (f"{prefix}{n:012x}" for n in itertools.count())
 
     async def ingest(self, tenant_id: str, event: dict, key: str | None = None) -> IngestResult:

@@ -11,6 +11,7 @@ from application.ports import InvalidTemplate, Templates, TriggerListing
 from application.records import UnitOfWork
 from application.trigger_index import TriggerIndex
 from domain.actions import MASK
+from domain.dispatch import TRIGGER_ID_PREFIX
 from domain.errors import InvalidTrigger
 from domain.trigger import Trigger
 
@@ -42,7 +43,7 @@ class Triggers:
         self.max_active = max_active
 
     def create(self, tenant_id: str, settings: dict, actor: str) -> dict:
-        trigger = Trigger.create(tenant_id, "tr_" + secrets.token_hex(12), settings, actor)
+        trigger = Trigger.create(tenant_id, TRIGGER_ID_PREFIX + secrets.token_hex(12), settings, actor)
         self._check(trigger, was_active=False)
         self._save(trigger)
         return state_of(trigger)

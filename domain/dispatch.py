@@ -17,21 +17,25 @@ DEFAULT_RETRY_SCHEDULE_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
 RESPONSE_BODY_KEPT = 1024  # bytes of a webhook's answer kept with its attempt
 
 
+# Ids: evt_<event>, tr_<trigger> and dsp_<event>_<trigger>, so an event's dispatches are a key range.
+EVENT_ID_PREFIX, TRIGGER_ID_PREFIX, DISPATCH_ID_PREFIX, SEPARATOR = "evt_", "tr_", "dsp_", "_"
+
+
 def dispatch_id(event_id: str, trigger_id: str) -> str:
-    return f"dsp_{event_id.removeprefix('evt_')}_{trigger_id.removeprefix('tr_')}"
+    return f"{event_prefix(event_id)}{trigger_id.removeprefix(TRIGGER_ID_PREFIX)}"
 
 
 def fire_of(dispatch: str) -> tuple[str, str] | None:
     """The (event id, trigger id) a dispatch id joins, or None when it is not one of ours."""
-    event, separator, trigger = dispatch.removeprefix("dsp_").partition("_")
-    if not dispatch.startswith("dsp_") or not separator or not event or not trigger:
+    event, separator, trigger = dispatch.removeprefix(DISPATCH_ID_PREFIX).partition(SEPARATOR)
+    if not dispatch.startswith(DISPATCH_ID_PREFIX) or not separator or not event or not trigger:
         return None
-    return f"evt_{event}", f"tr_{trigger}"
+    return EVENT_ID_PREFIX + event, TRIGGER_ID_PREFIX + trigger
 
 
 def event_prefix(event_id: str) -> str:
     """What every dispatch id of this event starts with."""
-    return f"dsp_{event_id.removeprefix('evt_')}_"
+    return f"{DISPATCH_ID_PREFIX}{event_id.removeprefix(EVENT_ID_PREFIX)}{SEPARATOR}"
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from typing import Sequence
 from sqlalchemy import and_, or_, select, tuple_, update
 
 from application.records import DispatchFilter, DispatchRecord, TriggerStats
-from domain.dispatch import RETRYING, UNSETTLED, Attempt, DispatchState, event_prefix
+from domain.dispatch import RETRYING, UNSETTLED, Attempt, DispatchState
 from infrastructure.sql.database import Database
 from infrastructure.sql.stats import Tally, read_stats
-from infrastructure.sql.tables import dispatches
+from infrastructure.sql.tables import dispatches, dispatches_of
 from infrastructure.sql.units import dispatch_row
 
 
@@ -35,9 +35,8 @@ class SqlDispatchLog:
                               (c.customer_id, where.customer_id), (c.action_type, where.action_type)):
             if value is not None:
                 conditions.append(column == value)
-        if where.event_id is not None:  # an event's dispatches are a range of the primary key
-            prefix = event_prefix(where.event_id)
-            conditions.append(and_(c.id >= prefix, c.id < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
+        if where.event_id is not None:
+            conditions.append(dispatches_of(where.event_id))
         if where.since_ms is not None:
             conditions.append(c.created_at_ms >= where.since_ms)
         if where.until_ms is not None:

@@ -5,10 +5,10 @@ from typing import Sequence
 from sqlalchemy import Text, and_, bindparam, case, cast, delete, func, literal, or_, select
 
 from application.records import EventEntry, LoggedEvent, StreamAck, TriggerOutcome, Unsettled
-from domain.dispatch import UNSETTLED, event_prefix
+from domain.dispatch import DISPATCH_ID_PREFIX, EVENT_ID_PREFIX, SEPARATOR, UNSETTLED
 from infrastructure.sql.database import Database
 from infrastructure.sql.positions import position_of
-from infrastructure.sql.tables import dispatches, event_log, positions, stream_acks
+from infrastructure.sql.tables import dispatches, dispatches_of, event_log, positions, stream_acks
 
 RELAY = "relay"
 _ACKED = event_log.outerjoin(stream_acks, stream_acks.c.event_id == event_log.c.event_id)
@@ -69,9 +69,10 @@ class SqlEventLog:
                 .where(or_(~settled, looked.c.position == looked.c.through)).order_by(looked.c.position))
 
     def _dispatch_range(self, event_id) -> tuple:
-        """An event's dispatch ids, from SQL: dispatch_id's prefix, and the key range it opens."""
-        prefix = literal("dsp_") + func.substr(event_id, 5)  # the event id without its "evt_"
-        lower, upper = prefix + "_", prefix + "`"  # "`" follows "_" in byte order
+        """tables.dispatches_of in SQL, for a column of the log's event ids (each starts with
+        EVENT_ID_PREFIX): the key range of the event's dispatch ids."""
+        stem = literal(DISPATCH_ID_PREFIX) + func.substr(event_id, len(EVENT_ID_PREFIX) + 1)
+        lower, upper = stem + SEPARATOR, stem + chr(ord(SEPARATOR) + 1)
         if self.database.is_postgres:  # the key's collation, so the comparison can use its index
             lower, upper = lower.collate("C"), upper.collate("C")
         return dispatches.c.id > lower, dispatches.c.id < upper
@@ -115,22 +116,13 @@ class SqlEventLog:
             if not old:
                 return 0
             unsettled = set(session.execute(select(dispatches.c.event_id).where(
-                dispatches.c.status.in_(UNSETTLED), or_(*_dispatches_of(old)))).scalars())
+                dispatches.c.status.in_(UNSETTLED), or_(*map(dispatches_of, old)))).scalars())
             doomed = [event_id for event_id in old if event_id not in unsettled]
             if doomed:
-                session.execute(delete(dispatches).where(or_(*_dispatches_of(doomed))))
+                session.execute(delete(dispatches).where(or_(*map(dispatches_of, doomed))))
                 session.execute(delete(stream_acks).where(stream_acks.c.event_id.in_(doomed)))
                 session.execute(delete(event_log).where(event_log.c.event_id.in_(doomed)))
         return len(doomed)
-
-
-def _dispatches_of(event_ids: Sequence[str]) -> list:
-    """Each event's dispatches as a range of the primary key (their ids start with the event's)."""
-    ranges = []
-    for event_id in event_ids:
-        prefix = event_prefix(event_id)
-        ranges.append(and_(dispatches.c.id >= prefix, dispatches.c.id < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
-    return ranges
 
 
 def _fires(outcomes):

@@ -1,6 +1,8 @@
 """Tables beside the event store: the event log and what hangs off it, dispatches, keys, and read models."""
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text, false
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text, and_, false
+
+from domain.dispatch import event_prefix
 
 metadata = MetaData()
 
@@ -63,6 +65,13 @@ _DUE = dispatches.c.status.in_(("pending", "retrying"))
 Index("tripcord_dispatches_undelivered", dispatches.c.tenant_id, dispatches.c.status, dispatches.c.created_at_ms,
       postgresql_where=_UNDELIVERED, sqlite_where=_UNDELIVERED)
 Index("tripcord_dispatches_due", dispatches.c.next_attempt_at_ms, postgresql_where=_DUE, sqlite_where=_DUE)
+
+
+def dispatches_of(event_id: str):
+    """An event's dispatches, as a range of the primary key: every id from its prefix up to the
+    next character after the prefix's final "_" ("`", in byte order)."""
+    prefix = event_prefix(event_id)
+    return and_(dispatches.c.id >= prefix, dispatches.c.id < prefix[:-1] + chr(ord(prefix[-1]) + 1))
 
 # Counts per trigger, kept in the transactions that record the facts they count.
 trigger_stats = Table(
