@@ -25,7 +25,7 @@ from application.records import DispatchRecord, KeyAnswer, StreamAck, UnitOfWork
 from application.repeats import KeyReused, Repeats
 from application.subjects import action_subject, event_subject
 from application.tenant_settings import TenantSettings
-from domain.customer_events import FIRED
+from domain.customer_events import SUPPRESSIONS
 from domain.dispatch import (DEFAULT_RETRY_SCHEDULE_S, EVENT_ID_PREFIX, PENDING, Attempt, DispatchState,
                              after_attempt)
 from domain.idempotency import HEADER, LEASE_GRACE_MS, MESSAGE, KeyClaim, fingerprint
@@ -209,7 +209,7 @@ class Ingestion:
             if sequence is not None:
                 outcome.acks.append(StreamAck(logged.event_id, sequence))
             for trigger_outcome in logged.outcomes:
-                if trigger_outcome.outcome != FIRED:
+                if trigger_outcome.outcome in SUPPRESSIONS:
                     self.observer.suppressed(trigger_outcome.outcome)
             for fire in item.plan.fires:
                 attempt = next(tried)

@@ -1,12 +1,15 @@
 """The ingest planner: what one event records and sends, decided in memory with no I/O.
 
 It evaluates the tenant's active triggers in order (priority, then age), and for each match
-decides fired, cooldown or frequency_capped from the cooldown and allowance caches. A fire
+decides fired, cooldown or frequency_capped from the cooldown and allowance caches; a paused
+trigger that matches is recorded as paused_since, and nothing more. A fire
 records the aggregates' next versions (the store refuses them should another process have fired
 first) and renders its delivery. The orchestrator (application.ingestion) commits and sends.
 """
 
 import time
+from heapq import merge
+from operator import itemgetter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
@@ -17,7 +20,7 @@ from application.deliveries import Undeliverable, build_delivery
 from application.ports import Delivery
 from application.records import LoggedEvent, TriggerOutcome, UnitOfWork
 from application.trigger_index import ActiveTrigger, TriggerIndex
-from domain.customer_events import COOLDOWN, FIRED, FREQUENCY_CAPPED, trigger_event_types
+from domain.customer_events import COOLDOWN, FIRED, FREQUENCY_CAPPED, PAUSED, trigger_event_types
 from domain.dispatch import dispatch_id
 from domain.frequency_caps import FrequencyCap
 from domain.idempotency import KeyClaim
@@ -65,12 +68,16 @@ class Planner:
         plan = Plan(None, unit, claim=claim)
         outcomes = []
         caps = self.caps(tenant_id)
-        for trigger in self.index.matching(tenant_id, tuple(message["triggerEventTypes"]), message["data"],
-                                           envelope):
+        types = tuple(message["triggerEventTypes"])
+        matched = self.index.matching(tenant_id, types, message["data"], envelope)
+        for trigger in matched:
             outcome = self._decide(plan, trigger, customer, caps, received_ms, event_id)
             outcomes.append(TriggerOutcome(trigger.trigger_id, trigger.version, trigger.action_type, outcome))
             if outcome == FIRED:
                 plan.fires.append(self._fire(trigger, message))
+        paused = self.index.matching(tenant_id, types, message["data"], envelope, paused=True)
+        if paused:  # recorded, never fired: the look-up shows what a paused trigger would have matched
+            outcomes = _in_order(matched, outcomes, paused)
         plan.event = LoggedEvent(tenant_id, event_id, customer, message["type"], received_ms, message,
                                  tuple(outcomes))
         unit.logged.append(plan.event)
@@ -105,6 +112,14 @@ class Planner:
         """The plan was not committed: what it took ahead must not stay in the caches."""
         for cache, key, _ in plan.held:
             cache.forget(key)
+
+
+def _in_order(matched: list[ActiveTrigger], outcomes: list[TriggerOutcome],
+              paused: list[ActiveTrigger]) -> list[TriggerOutcome]:
+    """The active triggers' outcomes and the paused ones' together, in evaluation order."""
+    decided = zip((t.order for t in matched), outcomes)
+    held = ((t.order, TriggerOutcome(t.trigger_id, t.version, t.action_type, PAUSED)) for t in paused)
+    return [outcome for _, outcome in merge(decided, held, key=itemgetter(0))]
 
 
 def stream_body(tenant_id: str, event_id: str, event: dict, received_ms: int) -> dict:

@@ -1,4 +1,7 @@
-"""The in-memory index of active triggers that ingestion evaluates, with no query per event.
+"""The in-memory index of the triggers that ingestion evaluates, with no query per event.
+
+Active triggers decide; paused ones are kept apart and evaluated only to record that they would
+have matched (the "paused_since" outcome), never to fire.
 
 It is fed listing rows by projection position, so every process converges on the same rules:
 its own changes are applied at once, other processes' within one poll.
@@ -40,6 +43,7 @@ class ActiveTrigger:
     ignore_frequency_caps: bool
     created_at: object
     spec: TriggerSpec
+    paused: bool = False
 
     @property
     def order(self) -> tuple:
@@ -48,6 +52,11 @@ class ActiveTrigger:
 
 
 _order = attrgetter("order")
+
+
+def _layer(tenant_id: str, paused: bool):
+    """The key a tenant's triggers are grouped under: its active ones, or apart, its paused ones."""
+    return ("paused", tenant_id) if paused else tenant_id
 
 
 class TriggerIndex:
@@ -61,19 +70,20 @@ class TriggerIndex:
         self.position = 0
         self._write = threading.Lock()
         self._positions: dict[tuple[str, str], int] = {}
-        # The writer's own, changed in place under the lock: the active triggers by (tenant, id),
-        # and each (tenant, event type) group's in evaluation order.
-        self._active: dict[tuple[str, str], ActiveTrigger] = {}
-        self._groups: dict[tuple[str, str], list[ActiveTrigger]] = {}
-        # What readers see: tenant → event type → its triggers in evaluation order.
-        self._by_type: dict[str, dict[str, tuple[ActiveTrigger, ...]]] = {}
-        # tenant → the event types of an event → its evaluation (built for each ingest type on change).
-        self._merged: dict[str, dict[tuple[str, ...], Evaluation]] = {}
+        # The writer's own, changed in place under the lock: the indexed triggers by (tenant, id),
+        # and each (layer, event type) group's in evaluation order.
+        self._indexed: dict[tuple[str, str], ActiveTrigger] = {}
+        self._groups: dict[tuple, list[ActiveTrigger]] = {}
+        # What readers see: layer (_layer) → event type → its triggers in evaluation order.
+        self._by_type: dict = {}
+        # layer → the event types of an event → its evaluation (built for each ingest type on change).
+        self._merged: dict = {}
         # Gone once no trigger holds it, so deleted rules leave nothing behind.
         self._conditions: weakref.WeakValueDictionary[str, Condition] = weakref.WeakValueDictionary()
 
     def __len__(self) -> int:
-        return len(self._active)
+        """How many active triggers it holds."""
+        return sum(not trigger.paused for trigger in self._indexed.values())
 
     def apply(self, rows: list[dict], position: int) -> None:
         with self._write:
@@ -83,34 +93,40 @@ class TriggerIndex:
                 if self._positions.get(key, -1) >= row["position"]:
                     continue  # a newer state of this trigger is already applied
                 self._positions[key] = row["position"]
-                old = self._active.pop(key, None)
+                old = self._indexed.pop(key, None)
                 if old is not None:
-                    group = self._groups[(old.tenant_id, old.event_type)]
+                    group_key = (_layer(old.tenant_id, old.paused), old.event_type)
+                    group = self._groups[group_key]
                     del group[bisect_left(group, old.order, key=_order)]
-                    touched.add((old.tenant_id, old.event_type))
-                if row["status"] == "active" and not row["deleted"]:
-                    new = self._active[key] = self._active_trigger(row)
-                    insort(self._groups.setdefault((new.tenant_id, new.event_type), []), new, key=_order)
-                    touched.add((new.tenant_id, new.event_type))
-            tenants: dict[str, dict] = {}
-            for tenant_id, event_type in touched:
-                if tenant_id not in tenants:
-                    tenants[tenant_id] = dict(self._by_type.get(tenant_id, NO_TYPES))
-                group = self._groups.get((tenant_id, event_type))
+                    touched.add(group_key)
+                if not row["deleted"]:
+                    new = self._indexed[key] = self._trigger(row)
+                    group_key = (_layer(new.tenant_id, new.paused), new.event_type)
+                    insort(self._groups.setdefault(group_key, []), new, key=_order)
+                    touched.add(group_key)
+            layers: dict = {}
+            for layer, event_type in touched:
+                if layer not in layers:
+                    layers[layer] = dict(self._by_type.get(layer, NO_TYPES))
+                group = self._groups.get((layer, event_type))
                 if group:
-                    tenants[tenant_id][event_type] = tuple(group)
+                    layers[layer][event_type] = tuple(group)
                 else:
-                    tenants[tenant_id].pop(event_type, None)
-                    self._groups.pop((tenant_id, event_type), None)
-            by_type = {**self._by_type, **tenants}
-            merged = {tenant_id: _evaluations(by_type.get(tenant_id, NO_TYPES)) for tenant_id in tenants}
+                    layers[layer].pop(event_type, None)
+                    self._groups.pop((layer, event_type), None)
+            by_type = {**self._by_type, **layers}
+            merged = {layer: _evaluations(by_type.get(layer, NO_TYPES)) for layer in layers}
             self._by_type, self._merged = by_type, {**self._merged, **merged}
             self.position = max(self.position, position)
 
-    def matching(self, tenant_id: str, event_types: tuple[str, ...], data: dict,
-                 envelope: dict) -> list[ActiveTrigger]:
-        """The candidates whose condition holds for this event, in evaluation order."""
-        evaluation = self._evaluation(tenant_id, event_types)
+    def matching(self, tenant_id: str, event_types: tuple[str, ...], data: dict, envelope: dict,
+                 paused: bool = False) -> list[ActiveTrigger]:
+        """The active candidates whose condition holds for this event, in evaluation order; with
+        `paused`, the paused ones'."""
+        layer = _layer(tenant_id, paused)
+        if paused and layer not in self._by_type:  # the usual case: the tenant pauses nothing
+            return []
+        evaluation = self._evaluation(layer, event_types)
         hits = evaluation.hits(data, envelope)
         if not hits:
             return []
@@ -123,11 +139,11 @@ class TriggerIndex:
         """The tenant's active triggers for any of these types, in evaluation order."""
         return self._evaluation(tenant_id, event_types).triggers
 
-    def _evaluation(self, tenant_id: str, event_types: tuple[str, ...]) -> "Evaluation":
-        found = self._merged.get(tenant_id, NO_TYPES).get(event_types)
+    def _evaluation(self, layer, event_types: tuple[str, ...]) -> "Evaluation":
+        found = self._merged.get(layer, NO_TYPES).get(event_types)
         if found is None:  # a combination no ingest type has (the dry run's, say): built once, kept
-            found = _evaluation(self._by_type.get(tenant_id, NO_TYPES), event_types)
-            self._merged.setdefault(tenant_id, {})[event_types] = found
+            found = _evaluation(self._by_type.get(layer, NO_TYPES), event_types)
+            self._merged.setdefault(layer, {})[event_types] = found
         return found
 
     def _shared(self, raw: dict | None) -> Condition:
@@ -137,8 +153,7 @@ class TriggerIndex:
             condition = self._conditions[key] = Condition.parse(raw)
         return condition
 
-
-    def _active_trigger(self, row: dict) -> ActiveTrigger:
+    def _trigger(self, row: dict) -> ActiveTrigger:
         return ActiveTrigger(
             tenant_id=row["tenant_id"],
             trigger_id=row["trigger_id"],
@@ -153,6 +168,7 @@ class TriggerIndex:
             ignore_frequency_caps=row.get("ignore_frequency_caps", False),
             created_at=row["created_at"],
             spec=trigger_spec(self.templates, row),
+            paused=row["status"] != "active",
         )
 
 

@@ -13,9 +13,11 @@ INTERNAL_TYPES: dict[str, tuple[str, ...]] = {
 
 TRIGGER_EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
-# What a matching trigger did with an event: it fired, or something held it back.
-FIRED, COOLDOWN, FREQUENCY_CAPPED = "fired", "cooldown", "frequency_capped"
+# What a matching trigger did with an event: it fired, or something held it back, or it was paused
+# (then it is only recorded: a paused trigger decides nothing and is counted in no stats).
+FIRED, COOLDOWN, FREQUENCY_CAPPED, PAUSED = "fired", "cooldown", "frequency_capped", "paused_since"
 SUPPRESSIONS = (COOLDOWN, FREQUENCY_CAPPED)
+OUTCOMES = (FIRED, *SUPPRESSIONS, PAUSED)
 
 
 def trigger_event_types(ingest_type: str) -> tuple[str, ...]:

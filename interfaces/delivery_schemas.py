@@ -6,13 +6,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from domain.actions import ACTION_TYPES
-from domain.customer_events import SUPPRESSIONS
+from domain.customer_events import OUTCOMES
 from domain.dispatch import RESENDABLE, STATUSES
 from interfaces.schemas import Strict
 
 MAX_PAGE = 200
 Status = Literal[STATUSES]
-OutcomeName = Literal[("fired", *SUPPRESSIONS)]
+OutcomeName = Literal[OUTCOMES]
 
 
 def epoch_ms(value: str | None) -> int | None:

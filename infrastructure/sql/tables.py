@@ -73,6 +73,7 @@ def dispatches_of(event_id: str):
     prefix = event_prefix(event_id)
     return and_(dispatches.c.id >= prefix, dispatches.c.id < prefix[:-1] + chr(ord(prefix[-1]) + 1))
 
+
 # Counts per trigger, kept in the transactions that record the facts they count.
 trigger_stats = Table(
     "tripcord_trigger_stats",

@@ -211,6 +211,29 @@ async def test_an_event_and_a_customer_tell_what_each_trigger_did(aiohttp_client
     await api.as_("ingest").json("GET", f"/api/v1/events/{second['eventId']}", expect=403)
 
 
+async def test_a_paused_trigger_that_matches_is_shown_as_paused_since_and_counted_nowhere(
+        aiohttp_client, tmp_path, database_url):
+    api = await start_api(aiohttp_client, tmp_path, database_url)
+    held = await create_trigger(api, name="held back", priority=90, status="paused")
+    missed = await create_trigger(api, name="misses", status="paused",
+                                  condition={"field": "amount", "operator": "greater_than", "value": 100})
+    always = await create_trigger(api, name="always", priority=10)
+
+    answer = await ingest(api, customer="c1", data={"amount": 1})
+    story = await api.json("GET", f"/api/v1/events/{answer['eventId']}")
+    await api.json("PUT", f"/api/v1/triggers/{held['id']}", json={"status": "active"})
+    again = await api.json("GET", f"/api/v1/events/{(await ingest(api, customer='c1'))['eventId']}")
+
+    assert [m["triggerId"] for m in answer["triggersMatched"]] == [always["id"]]
+    assert [(t["triggerId"], t["outcome"]) for t in story["triggers"]] == [(held["id"], "paused_since"),
+                                                                            (always["id"], "fired")]
+    assert "dispatchId" not in story["triggers"][0] and missed["id"] not in str(story)
+    assert [(t["triggerId"], t["outcome"]) for t in again["triggers"]] == [(held["id"], "fired"),
+                                                                            (always["id"], "fired")]
+    counted = await stats(api, held["id"])
+    assert (counted["fired"], counted["suppressed"]) == (1, {"cooldown": 0, "frequency_capped": 0})
+
+
 async def test_an_ingest_token_sends_events_and_nothing_else(api):
     ingest_only = api.as_("ingest")
 

@@ -81,6 +81,26 @@ def test_paused_and_deleted_triggers_are_not_candidates_and_reactivation_brings_
     assert len(index) == 2
 
 
+def test_paused_triggers_are_matched_apart_and_move_between_the_layers_as_their_status_changes():
+    index = TriggerIndex(PlainTemplates())
+    index.apply([row("a", position=1), row("b", status="paused", priority=90, position=2),
+                 row("c", status="paused", position=3, condition={"field": "amount", "operator": "greater_than",
+                                                                  "value": 100}),
+                 row("d", status="paused", tenant="t2", position=4)], 4)
+
+    assert ids(index.matching("t1", ("purchase",), {"amount": 5}, {})) == ["a"]
+    assert ids(index.matching("t1", ("purchase",), {"amount": 5}, {}, paused=True)) == ["b"]
+    assert ids(index.matching("t1", ("purchase",), {"amount": 500}, {}, paused=True)) == ["b", "c"]
+    assert ids(index.candidates("t1", ("purchase",))) == ["a"] and len(index) == 1
+
+    index.apply([row("b", position=5), row("a", status="paused", position=6), row("c", deleted=True, position=7)], 7)
+
+    assert ids(index.matching("t1", ("purchase",), {"amount": 500}, {})) == ["b"]
+    assert ids(index.matching("t1", ("purchase",), {"amount": 500}, {}, paused=True)) == ["a"]
+    assert index.matching("t3", ("purchase",), {}, {}, paused=True) == []
+    assert ids(index.matching("t2", ("purchase",), {}, {}, paused=True)) == ["d"] and len(index) == 1
+
+
 def test_an_older_row_never_replaces_a_newer_state_of_the_same_trigger():
     index = TriggerIndex(PlainTemplates())
     index.apply([row("a", status="paused", position=7)], 7)

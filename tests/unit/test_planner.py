@@ -8,7 +8,7 @@ from application.allowances import Allowances
 from application.cooldowns import Cooldowns
 from application.planner import Planner
 from application.trigger_index import TriggerIndex
-from domain.customer_events import COOLDOWN, FIRED, FREQUENCY_CAPPED
+from domain.customer_events import COOLDOWN, FIRED, FREQUENCY_CAPPED, PAUSED
 from domain.dispatch import dispatch_id
 from domain.frequency_caps import FrequencyCap
 from domain.idempotency import KeyClaim
@@ -66,6 +66,21 @@ def test_matching_triggers_fire_in_priority_order_each_with_its_rendered_deliver
     assert orjson.loads(hook.body)["event"] == plan.message
     assert low.target.startswith("tripcord.actions.t1.") and orjson.loads(low.body)["dispatchId"] == low.dispatch_id
     assert plan.unit.claims == [claim] and plan.unit.events == []  # no cooldown, no cap: nothing else recorded
+
+
+def test_a_paused_trigger_that_matches_is_recorded_in_evaluation_order_and_does_nothing_else():
+    planner = planner_over(trigger("high", priority=90), trigger("held", priority=50, cooldown_ms=60_000),
+                           trigger("low", priority=10),
+                           trigger("paused_missed", priority=70, status="paused",
+                                   condition={"field": "amount", "operator": "less_than", "value": 5}),
+                           caps=(FrequencyCap(1, 86_400_000),))
+    planner.index.apply([trigger("held", priority=50, cooldown_ms=60_000, status="paused", position=9)], 9)
+
+    plan = planner.plan("t1", "evt_1", EVENT, NOW)
+
+    assert outcomes(plan) == [("high", FIRED), ("held", PAUSED), ("low", FREQUENCY_CAPPED)]
+    assert [f.trigger.trigger_id for f in plan.fires] == ["high"]
+    assert len(plan.unit.events) == 1  # the cap spent by "high"; the paused trigger took no cooldown window
 
 
 def test_a_cooldown_fire_is_recorded_with_the_event_and_closes_the_window_until_it_passes():
