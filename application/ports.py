@@ -50,7 +50,8 @@ class EventLog(Protocol):
     def checkpoint(self) -> int:
         """The position up to which every event is streamed and every fire has its dispatch record."""
 
-    def advance(self, position: int) -> None: ...
+    def advance(self, position: int) -> int:
+        """Moves the checkpoint to `position` unless it is past it already; answers where it is."""
 
     def backlog(self, now_ms: int) -> tuple[int, int]:
         """How many events are past the checkpoint, and the age in ms of the oldest of them."""

@@ -53,6 +53,10 @@ class Relay:
         self.observer = observer
         self.policy = policy
         self._in_flight: set[asyncio.Task] = set()
+        # Where this relay knows the checkpoint is: read once, then what each advance answers.
+        # Another process's relay may be further on; then this one looks again at a stretch
+        # that one settled, and its next advance learns the position.
+        self._checkpoint: int | None = None
 
     async def run_once(self) -> int:
         """One cycle: catch up on the event log, then start every due retry there is room for."""
@@ -74,7 +78,9 @@ class Relay:
         """Settles what it can of the next stretch of the event log; answers how much it did, more
         than 0 when it should go on at once (it acted, or passed a full stretch)."""
         now_ms = _now_ms()
-        checkpoint = await self.blocking(self.event_log.checkpoint)
+        if self._checkpoint is None:
+            self._checkpoint = await self.blocking(self.event_log.checkpoint)
+        checkpoint = self._checkpoint
         stretch = await self.blocking(self.event_log.unsettled, checkpoint, self.policy.batch)
         if not stretch.looked_at:
             return 0
@@ -102,7 +108,7 @@ class Relay:
         if recovered:
             await self.blocking(self.dispatch_log.recover, recovered)
         if settled > checkpoint:
-            await self.blocking(self.event_log.advance, settled)
+            self._checkpoint = await self.blocking(self.event_log.advance, settled)
         # A full stretch passed means more is waiting: under load the relay keeps up instead of
         # settling one stretch per poll.
         passed = stretch.looked_at == self.policy.batch and settled == stretch.through

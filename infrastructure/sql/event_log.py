@@ -21,6 +21,9 @@ class SqlEventLog:
     def __init__(self, database: Database):
         self.database = database
         self._unsettled = self._unsettled_statement()
+        checkpoint = (select(positions.c.position).where(positions.c.name == RELAY).scalar_subquery())
+        self._backlog = select(func.count(), func.min(event_log.c.received_at_ms)).where(
+            event_log.c.position > func.coalesce(checkpoint, 0))
 
     def find(self, tenant_id: str, event_id: str) -> EventEntry | None:
         with self.database.reading() as connection:
@@ -87,18 +90,20 @@ class SqlEventLog:
     def backlog(self, now_ms: int) -> tuple[int, int]:
         """How many events are past the checkpoint, and the age in ms of the oldest of them."""
         with self.database.reading() as connection:
-            checkpoint = position_of(connection, RELAY)
-            waiting, oldest = connection.execute(
-                select(func.count(), func.min(event_log.c.received_at_ms)).where(event_log.c.position > checkpoint)
-            ).one()
+            waiting, oldest = connection.execute(self._backlog).one()
         return waiting, max(0, now_ms - oldest) if oldest is not None else 0
 
-    def advance(self, position: int) -> None:
-        """Only ever forward, in one statement: another process's relay may have passed it already."""
+    def advance(self, position: int) -> int:
+        """Only ever forward, in one statement: another process's relay may have passed it already.
+        Answers the checkpoint as stored. On PostgreSQL the commit does not wait for the WAL's flush:
+        a checkpoint lost in a crash only has the relay look again at events it had settled."""
         statement = self.database.upsert(positions).values(name=RELAY, position=position)
+        statement = statement.on_conflict_do_update(index_elements=[positions.c.name], set_={
+            "position": self.database.greatest(positions.c.position, statement.excluded.position)})
         with self.database.engine.begin() as connection:
-            connection.execute(statement.on_conflict_do_update(index_elements=[positions.c.name], set_={
-                "position": self.database.greatest(positions.c.position, statement.excluded.position)}))
+            if self.database.is_postgres:
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            return connection.execute(statement.returning(positions.c.position)).scalar_one()
 
     def acknowledge(self, acks: Sequence[StreamAck]) -> None:
         with self.database.transaction() as session:

@@ -216,13 +216,18 @@ async def test_the_relay_is_shown_only_what_may_be_unsettled_and_how_far_it_look
     assert stores.event_log.bodies(["evt_1", "evt_9"]) == {"evt_1": {"id": "evt_1"}}
 
 
-async def test_the_relay_checkpoint_starts_at_0_and_only_moves_forward(stores):
-    assert stores.event_log.checkpoint() == 0
+async def test_the_relay_checkpoint_starts_at_0_only_moves_forward_and_bounds_the_backlog(stores):
+    assert stores.event_log.checkpoint() == 0 and stores.event_log.backlog(T0) == (0, 0)
+    await stores.recorder([UnitOfWork(logged=[logged(f"evt_{n}") for n in range(1, 4)])])
+    first, *_ = [e.position for e in stores.event_log.tail(0, 10)]
+    waiting_all = stores.event_log.backlog(T0 + 250)
 
-    stores.event_log.advance(7)
-    stores.event_log.advance(5)  # another process's relay, behind this one
+    moved = stores.event_log.advance(first)
+    kept = stores.event_log.advance(first - 1)  # another process's relay, behind this one
 
-    assert stores.event_log.checkpoint() == 7
+    assert waiting_all == (3, 250)
+    assert (moved, kept, stores.event_log.checkpoint()) == (first, first, first)
+    assert stores.event_log.backlog(T0 + 250) == (2, 250)
 
 
 async def test_postgresql_connections_of_ours_compile_no_plan_just_in_time(postgres_stores):

@@ -63,6 +63,7 @@ class MemoryEventLog:
 
     def advance(self, position):
         self.position = max(self.position, position)
+        return self.position
 
     def acknowledge(self, acks):
         from application.records import EventEntry
