@@ -100,6 +100,11 @@ def test_paused_triggers_are_matched_apart_and_move_between_the_layers_as_their_
     assert index.matching("t3", ("purchase",), {}, {}, paused=True) == []
     assert ids(index.matching("t2", ("purchase",), {}, {}, paused=True)) == ["d"] and len(index) == 1
 
+    index.apply([row("d", tenant="t2", position=8)], 8)  # t2's last paused trigger is active again
+
+    assert index.matching("t2", ("purchase",), {}, {}, paused=True) == []
+    assert ids(index.matching("t2", ("purchase",), {}, {})) == ["d"] and len(index) == 2
+
 
 def test_an_older_row_never_replaces_a_newer_state_of_the_same_trigger():
     index = TriggerIndex(PlainTemplates())
