@@ -8,10 +8,10 @@ first) and renders its delivery. The orchestrator (application.ingestion) commit
 """
 
 import time
-from heapq import merge
-from operator import itemgetter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from heapq import merge
+from operator import itemgetter
 from typing import Callable
 
 from application.allowances import Allowances
@@ -19,7 +19,7 @@ from application.cooldowns import Cooldowns
 from application.deliveries import Undeliverable, build_delivery
 from application.ports import Delivery
 from application.records import LoggedEvent, TriggerOutcome, UnitOfWork
-from application.trigger_index import ActiveTrigger, TriggerIndex
+from application.trigger_index import IndexedTrigger, TriggerIndex
 from domain.customer_events import COOLDOWN, FIRED, FREQUENCY_CAPPED, PAUSED, trigger_event_types
 from domain.dispatch import dispatch_id
 from domain.frequency_caps import FrequencyCap
@@ -30,7 +30,7 @@ NO_CAPS: tuple = ()
 
 @dataclass
 class Fire:
-    trigger: ActiveTrigger
+    trigger: IndexedTrigger
     dispatch_id: str
     delivery: Delivery | None  # None when it cannot be sent: `failure` says why
     failure: str | None = None
@@ -83,7 +83,7 @@ class Planner:
         unit.logged.append(plan.event)
         return plan
 
-    def _decide(self, plan: Plan, trigger: ActiveTrigger, customer: str, caps: tuple, now_ms: int,
+    def _decide(self, plan: Plan, trigger: IndexedTrigger, customer: str, caps: tuple, now_ms: int,
                 event_id: str) -> str:
         cooldown_key = (trigger.tenant_id, trigger.trigger_id, customer)
         if trigger.cooldown_ms and not self.cooldowns.window_open(cooldown_key, trigger.cooldown_ms, now_ms):
@@ -100,7 +100,7 @@ class Planner:
             plan.held.append((self.allowances, key, cap.limit))
         return FIRED
 
-    def _fire(self, trigger: ActiveTrigger, message: dict) -> Fire:
+    def _fire(self, trigger: IndexedTrigger, message: dict) -> Fire:
         fired = dispatch_id(message["id"], trigger.trigger_id)
         try:
             return Fire(trigger, fired, build_delivery(trigger.spec, message, fired))
@@ -114,8 +114,8 @@ class Planner:
             cache.forget(key)
 
 
-def _in_order(matched: list[ActiveTrigger], outcomes: list[TriggerOutcome],
-              paused: list[ActiveTrigger]) -> list[TriggerOutcome]:
+def _in_order(matched: list[IndexedTrigger], outcomes: list[TriggerOutcome],
+              paused: list[IndexedTrigger]) -> list[TriggerOutcome]:
     """The active triggers' outcomes and the paused ones' together, in evaluation order."""
     decided = zip((t.order for t in matched), outcomes)
     held = ((t.order, TriggerOutcome(t.trigger_id, t.version, t.action_type, PAUSED)) for t in paused)

@@ -29,7 +29,9 @@ NO_TYPES: dict = {}
 
 
 @dataclass(frozen=True, slots=True)
-class ActiveTrigger:
+class IndexedTrigger:
+    """A trigger as ingestion evaluates it: active, or paused (then only recorded when it matches)."""
+
     tenant_id: str
     trigger_id: str
     name: str
@@ -72,8 +74,8 @@ class TriggerIndex:
         self._positions: dict[tuple[str, str], int] = {}
         # The writer's own, changed in place under the lock: the indexed triggers by (tenant, id),
         # and each (layer, event type) group's in evaluation order.
-        self._indexed: dict[tuple[str, str], ActiveTrigger] = {}
-        self._groups: dict[tuple, list[ActiveTrigger]] = {}
+        self._indexed: dict[tuple[str, str], IndexedTrigger] = {}
+        self._groups: dict[tuple, list[IndexedTrigger]] = {}
         # What readers see: layer (_layer) → event type → its triggers in evaluation order.
         self._by_type: dict = {}
         # layer → the event types of an event → its evaluation (built for each ingest type on change).
@@ -124,7 +126,7 @@ class TriggerIndex:
             self.position = max(self.position, position)
 
     def matching(self, tenant_id: str, event_types: tuple[str, ...], data: dict, envelope: dict,
-                 paused: bool = False) -> list[ActiveTrigger]:
+                 paused: bool = False) -> list[IndexedTrigger]:
         """The active candidates whose condition holds for this event, in evaluation order; with
         `paused`, the paused ones'."""
         if paused:
@@ -140,7 +142,7 @@ class TriggerIndex:
             return [triggers[n] for n in held_by[hits[0]]]
         return [triggers[n] for n in sorted(n for slot in hits for n in held_by[slot])]
 
-    def candidates(self, tenant_id: str, event_types: tuple[str, ...]) -> tuple[ActiveTrigger, ...]:
+    def candidates(self, tenant_id: str, event_types: tuple[str, ...]) -> tuple[IndexedTrigger, ...]:
         """The tenant's active triggers for any of these types, in evaluation order."""
         return self._evaluation(tenant_id, event_types).triggers
 
@@ -158,8 +160,8 @@ class TriggerIndex:
             condition = self._conditions[key] = Condition.parse(raw)
         return condition
 
-    def _trigger(self, row: dict) -> ActiveTrigger:
-        return ActiveTrigger(
+    def _trigger(self, row: dict) -> IndexedTrigger:
+        return IndexedTrigger(
             tenant_id=row["tenant_id"],
             trigger_id=row["trigger_id"],
             name=row["name"],
