@@ -42,16 +42,15 @@ class EventLog(Protocol):
         """Every tenant's events after log position `after`, in log order."""
 
     def unsettled(self, after: int, limit: int) -> Unsettled:
-        """Of the next `limit` events after log position `after`, those that may not be settled."""
+        """Of the next `limit` events after log position `after` or the checkpoint, whichever is
+        later, those that may not be settled."""
 
     def bodies(self, event_ids: Sequence[str]) -> dict[str, dict]:
         """The body of each of these events the log holds."""
 
-    def checkpoint(self) -> int:
-        """The position up to which every event is streamed and every fire has its dispatch record."""
-
-    def advance(self, position: int) -> int:
-        """Moves the checkpoint to `position` unless it is past it already; answers where it is."""
+    def advance(self, position: int) -> None:
+        """Moves the checkpoint (the position up to which every event is streamed and every fire has
+        its dispatch record) to `position`, unless it is past it already."""
 
     def backlog(self, now_ms: int) -> tuple[int, int]:
         """How many events are past the checkpoint, and the age in ms of the oldest of them."""

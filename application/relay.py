@@ -53,10 +53,6 @@ class Relay:
         self.observer = observer
         self.policy = policy
         self._in_flight: set[asyncio.Task] = set()
-        # Where this relay knows the checkpoint is: read once, then what each advance answers.
-        # Another process's relay may be further on; then this one looks again at a stretch
-        # that one settled, and its next advance learns the position.
-        self._checkpoint: int | None = None
 
     async def run_once(self) -> int:
         """One cycle: catch up on the event log, then start every due retry there is room for."""
@@ -78,12 +74,12 @@ class Relay:
         """Settles what it can of the next stretch of the event log; answers how much it did, more
         than 0 when it should go on at once (it acted, or passed a full stretch)."""
         now_ms = _now_ms()
-        if self._checkpoint is None:
-            self._checkpoint = await self.blocking(self.event_log.checkpoint)
-        checkpoint = self._checkpoint
-        stretch = await self.blocking(self.event_log.unsettled, checkpoint, self.policy.batch)
+        # From the checkpoint as stored, read in the same statement: it may have moved (another
+        # process's relay), and only the database's own value holds after a failover.
+        stretch = await self.blocking(self.event_log.unsettled, 0, self.policy.batch)
         if not stretch.looked_at:
             return 0
+        checkpoint = stretch.after
         entries, ripe = stretch.entries, now_ms - self.policy.grace_ms
         fired = [dispatch_id(e.event.event_id, o.trigger_id) for e in entries for o in e.event.outcomes
                  if o.outcome == FIRED]
@@ -108,7 +104,7 @@ class Relay:
         if recovered:
             await self.blocking(self.dispatch_log.recover, recovered)
         if settled > checkpoint:
-            self._checkpoint = await self.blocking(self.event_log.advance, settled)
+            await self.blocking(self.event_log.advance, settled)
         # A full stretch passed means more is waiting: under load the relay keeps up instead of
         # settling one stretch per poll.
         passed = stretch.looked_at == self.policy.batch and settled == stretch.through

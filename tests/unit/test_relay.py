@@ -105,23 +105,24 @@ async def test_under_load_it_goes_on_while_full_batches_settle_and_rests_once_ca
     assert answers == [1, 1, 0] and events.position == 5
 
 
-async def test_it_reads_the_checkpoint_once_then_learns_it_from_each_advance(journal):
-    events = MemoryEventLog(*(event(f"evt_{n}", YOUNG) for n in range(3)))
-    for n in range(3):
-        events.entries[n] = replace(events.entries[n], stream_sequence=n + 1)
-    looked_after, reads = [], []
-    unsettled, checkpoint = events.unsettled, events.checkpoint
-    events.unsettled = lambda after, limit: looked_after.append(after) or unsettled(after, limit)
-    events.checkpoint = lambda: reads.append(1) or checkpoint()
+async def test_each_stretch_begins_at_the_checkpoint_as_stored_even_when_another_relay_moved_it(journal):
+    events = MemoryEventLog()
+    for n in range(4):
+        events.append(event(f"evt_{n}", YOUNG), sequence=n + 1)
+    began_after, unsettled = [], events.unsettled
+
+    def looking(after, limit):
+        stretch = unsettled(after, limit)
+        began_after.append(stretch.after)
+        return stretch
+    events.unsettled = looking
     tripcord_relay = relay(journal, events, MemoryDispatchLog(), Stream(), batch=2)
 
     await tripcord_relay.catch_up()  # passes evt_0 and evt_1
-    events.position = 10  # another process's relay went further meanwhile
-    events.append(event("evt_3", YOUNG), sequence=4)
-    await tripcord_relay.catch_up()  # looks again from 2, and its advance answers 10
+    events.position = 3  # another process's relay passed evt_2 meanwhile
     await tripcord_relay.catch_up()
 
-    assert reads == [1] and looked_after == [0, 2, 10] and events.position == 10
+    assert began_after == [0, 3] and events.position == 4
 
 
 async def test_a_young_event_is_left_to_its_request_and_holds_the_checkpoint(journal):
