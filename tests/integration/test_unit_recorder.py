@@ -7,6 +7,7 @@ commit splits it. Either way nothing of a refused unit is kept.
 
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
+from sqlalchemy import text
 
 from application.records import DispatchRecord, KeyAnswer, LoggedEvent, StreamAck, TriggerOutcome, UnitOfWork, Unsettled
 from domain.cooldown import CustomerCooldown
@@ -212,22 +213,34 @@ async def test_the_relay_is_shown_only_what_may_be_unsettled_and_how_far_it_look
     assert stretch.entries[1].event.outcomes == events[3].outcomes
     assert (stretch.through, stretch.looked_at) == (positions["evt_5"], 5)
     assert stores.event_log.unsettled(positions["evt_1"], 2).through == positions["evt_3"]
-    assert stores.event_log.unsettled(positions["evt_5"], 10) == Unsettled([], positions["evt_5"], 0)
+    last = positions["evt_5"]
+    assert stores.event_log.unsettled(last, 10) == Unsettled([], last, last, 0)
     assert stores.event_log.bodies(["evt_1", "evt_9"]) == {"evt_1": {"id": "evt_1"}}
 
 
-async def test_the_relay_checkpoint_starts_at_0_only_moves_forward_and_bounds_the_backlog(stores):
-    assert stores.event_log.checkpoint() == 0 and stores.event_log.backlog(T0) == (0, 0)
+async def test_the_relay_checkpoint_starts_at_0_only_moves_forward_and_bounds_the_stretch_and_backlog(stores):
+    assert stores.event_log.backlog(T0) == (0, 0)
     await stores.recorder([UnitOfWork(logged=[logged(f"evt_{n}") for n in range(1, 4)])])
-    first, *_ = [e.position for e in stores.event_log.tail(0, 10)]
-    waiting_all = stores.event_log.backlog(T0 + 250)
+    first, second, third = [e.position for e in stores.event_log.tail(0, 10)]
+    waiting_all, from_start = stores.event_log.backlog(T0 + 250), stores.event_log.unsettled(0, 10)
 
-    moved = stores.event_log.advance(first)
-    kept = stores.event_log.advance(first - 1)  # another process's relay, behind this one
+    stores.event_log.advance(second)
+    stores.event_log.advance(first)  # another process's relay, behind this one
 
-    assert waiting_all == (3, 250)
-    assert (moved, kept, stores.event_log.checkpoint()) == (first, first, first)
-    assert stores.event_log.backlog(T0 + 250) == (2, 250)
+    assert waiting_all == (3, 250) and (from_start.after, from_start.looked_at) == (0, 3)
+    assert stores.event_log.backlog(T0 + 250) == (1, 250)
+    stretch = stores.event_log.unsettled(0, 10)  # from the checkpoint as stored
+    assert (stretch.after, stretch.through, stretch.looked_at) == (second, third, 1)
+    assert stores.event_log.unsettled(third, 10).looked_at == 0  # a later position asked for wins
+
+
+async def test_postgresql_statements_of_ours_are_planned_for_their_values_never_prepared(postgres_stores):
+    with postgres_stores.database.reading() as connection:
+        for _ in range(12):  # psycopg would prepare after 5, and PostgreSQL then may plan generically
+            postgres_stores.event_log.unsettled(0, 10)
+            connection.execute(text("SELECT position FROM tripcord_event_log WHERE position > :p LIMIT 5"), {"p": 0})
+        prepared = connection.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar()
+    assert prepared == 0
 
 
 async def test_postgresql_connections_of_ours_compile_no_plan_just_in_time(postgres_stores):
