@@ -3,7 +3,8 @@
     python -m bench.run [--duration 10] [--connections 32] [--workers 1] [--batch 100] [--without ...]
 
 In one run, on the same machine and services (see bench/common.py for BENCH_POSTGRES_URL and
-BENCH_NATS_URL), one after the other under the same wrk load (bench/ingest.lua):
+BENCH_NATS_URL), one after the other under the same wrk load (bench/ingest.lua), and the floor once
+more at the end; the ratios are to the mean of its two runs, since a shared machine changes pace:
   floor   bench/floor_server.py "both": a group-committed row and an acknowledged publish per event
   bare    bench/bare_server.py: aiohttp answering JSON, nothing else
   mix a   Tripcord, 100 triggers in the tenant (bench/triggers.py: about half a fire per event)
@@ -33,6 +34,7 @@ from tests.servers import free_port  # noqa: E402
 
 MIXES = {"a": ("bench-a", 100), "b": ("bench-b", 1000)}
 TARGETS = {"a": 0.5, "b": 0.25, "batch": 3.0}  # of the floor's req/s
+FLOOR = ["bench/floor_server.py", "{port}", "both"]
 
 
 def measure(port: int, pid: int, duration: int, connections: int, ids_file: Path | None, **load) -> dict:
@@ -67,16 +69,18 @@ def main() -> int:
         database_url = fresh_database(stack)
         nats_url = stream_url(stack, work)
         env = service_env(work, database_url, nats_url)
+        def reference(name: str, command: list[str]) -> dict:
+            port = free_port()
+            with ExitStack() as running:
+                process = server([sys.executable, *(c.format(port=port) for c in command)],
+                                 {**env, "FLOOR_POSTGRES_URL": database_url, "FLOOR_NATS_URL": nats_url},
+                                 running, work / f"{name}.log")
+                wait_ready(f"http://127.0.0.1:{port}/readyz")
+                return measure(port, process.pid, args.duration, args.connections, None)
+
         if not args.skip_references:
-            for name, command in (("floor", ["bench/floor_server.py", "{port}", "both"]),
-                                  ("bare", ["bench/bare_server.py", "{port}"])):
-                port = free_port()
-                with ExitStack() as reference:
-                    process = server([sys.executable, *(c.format(port=port) for c in command)],
-                                     {**env, "FLOOR_POSTGRES_URL": database_url, "FLOOR_NATS_URL": nats_url},
-                                     reference, work / f"{name}.log")
-                    wait_ready(f"http://127.0.0.1:{port}/readyz")
-                    results[name] = measure(port, process.pid, args.duration, args.connections, None)
+            results["floor"] = reference("floor", FLOOR)
+            results["bare"] = reference("bare", ["bench/bare_server.py", "{port}"])
         first_sequence = stream_sequence(nats_url)
         port = free_port()
         command = ([sys.executable, "-m", "bench.serve", str(port), "--without", args.without] if args.without else
@@ -102,17 +106,21 @@ def main() -> int:
             checks.append(ids)
         acknowledged = {i for ids in checks for i in ids.read_text().split()}
         guarantees = check_guarantees(database_url, nats_url, acknowledged, 100, first_sequence)
+        if not args.skip_references:  # the machine may have changed pace meanwhile: the gauge is both
+            results["floor after"] = reference("floor-after", FLOOR)
     return report(args, results, guarantees)
 
 
 def report(args, results: dict, guarantees) -> int:
-    floor, bare = results.get("floor", {}).get("rps"), results.get("bare", {}).get("rps")
+    floors = [results[name]["rps"] for name in ("floor", "floor after") if name in results]
+    floor, bare = (sum(floors) / len(floors) if floors else None), results.get("bare", {}).get("rps")
     print(f"\nIngest benchmark — {args.duration} s runs, {args.connections} connections, {args.workers} worker(s)"
           + (f", without {args.without}" if args.without else "") + ", PostgreSQL + JetStream")
     print(f"  {'run':<24}{'req/s':>9}{'events/s':>10}{'of floor':>10}{'of bare':>9}{'p50 ms':>8}{'p99 ms':>8}"
           f"{'errors':>8}   CPU µs/request: service, PostgreSQL, NATS")
     for name, label in (("floor", "floor (row + publish)"), ("bare", "bare aiohttp"), ("a", "mix a, 100 triggers"),
-                        ("b", "mix b, 1,000 triggers"), ("batch", f"batch of {args.batch}")):
+                        ("b", "mix b, 1,000 triggers"), ("batch", f"batch of {args.batch}"),
+                        ("floor after", "floor again, at the end")):
         if name not in results:
             continue
         r = results[name]
@@ -126,6 +134,7 @@ def report(args, results: dict, guarantees) -> int:
               f"{r['p99'] * 1000:>8.2f}{r['errors']:>8}   {cpu}{fires}")
     ok = all(r["errors"] == 0 for r in results.values())
     if floor:
+        print(f"  the floor: {floor:.0f} req/s, the mean of its runs before and after Tripcord's")
         for name, target in TARGETS.items():
             if name in results:
                 events = results[name].get("events", results[name]["rps"])
