@@ -3,13 +3,13 @@
 from dataclasses import asdict, dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class Matched:
     trigger_id: str
     action_type: str
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class Dispatched:
     trigger_id: str
     action_type: str
@@ -17,7 +17,7 @@ class Dispatched:
     config: dict
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class DispatchFailed:
     trigger_id: str
     action_type: str

@@ -117,7 +117,7 @@ class Stream(Protocol):
         acknowledged within `timeout`, else why not (TimeoutError when no answer came in time)."""
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class Delivery:
     """What one dispatch sends, rendered: a stream message or a webhook request."""
 

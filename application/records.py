@@ -10,7 +10,7 @@ from domain.dispatch import DispatchState
 from domain.idempotency import KeyClaim
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class TriggerOutcome:
     """What one matching trigger did with an event: fired, cooldown or frequency_capped."""
 
@@ -20,7 +20,7 @@ class TriggerOutcome:
     outcome: str
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class LoggedEvent:
     """An accepted event as the append-only event log keeps it, with what its triggers did."""
 
@@ -42,7 +42,7 @@ class EventEntry:
     stream_sequence: int | None
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class DispatchRecord:
     id: str
     tenant_id: str
@@ -71,13 +71,13 @@ class Unsettled:
     looked_at: int
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class StreamAck:
     event_id: str
     sequence: int
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class KeyAnswer:
     tenant_id: str
     scope: str

@@ -38,7 +38,7 @@ def event_prefix(event_id: str) -> str:
     return f"{DISPATCH_ID_PREFIX}{event_id.removeprefix(EVENT_ID_PREFIX)}{SEPARATOR}"
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class Attempt:
     at_ms: int
     duration_ms: int
@@ -58,7 +58,7 @@ class Attempt:
         return entry
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class DispatchState:
     status: str
     next_attempt_at_ms: int | None = None
