@@ -212,9 +212,6 @@ class IngestResponse(FromResult):
     def json_bytes(self) -> bytes:
         return self.__pydantic_serializer__.to_json(self, exclude=None if self.actionErrors else NO_ERRORS)
 
-    def document(self) -> dict:
-        return self.model_dump(mode="json", exclude=None if self.actionErrors else NO_ERRORS)
-
 
 NO_ERRORS = {"actionErrors"}
 
