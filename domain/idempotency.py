@@ -16,7 +16,7 @@ def fingerprint(event: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made for every event with a messageId, where frozen costs 5× (docs/PERFORMANCE.md, "frozen")
 class KeyClaim:
     """A key taken by a request, recorded with its event: while it lives, the key stands for that event."""
 
