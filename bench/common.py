@@ -250,10 +250,15 @@ async def streamed_ids(nats_url: str, after: int = 0) -> list[str]:
     return ids
 
 
-def fires_per_event(database_url: str, tenant: str) -> float:
-    """Dispatches recorded per logged event of a tenant: how many triggers fired per event."""
+def fire_counts(database_url: str, tenant: str) -> tuple[int, int]:
+    """A tenant's fires so far and its logged events: the fires per event of a run are their growth."""
     with psycopg.connect(libpq_url(database_url)) as conn:
         events = conn.execute("SELECT count(*) FROM tripcord_event_log WHERE tenant_id = %s", [tenant]).fetchone()[0]
         fired = conn.execute("SELECT coalesce(sum(fired), 0) FROM tripcord_trigger_stats WHERE tenant_id = %s",
                              [tenant]).fetchone()[0]
+    return fired, events
+
+
+def fires_per_event(before: tuple[int, int], after: tuple[int, int]) -> float:
+    fired, events = after[0] - before[0], after[1] - before[1]
     return fired / events if events else 0.0

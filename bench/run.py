@@ -28,8 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import (check_guarantees, cpu_seconds, create_triggers, fires_per_event, fresh_database,  # noqa: E402
-                          relay_backlog, service_env, stream_sequence, stream_url, wait_ready, wrk)
+from bench.common import (check_guarantees, cpu_seconds, create_triggers, fire_counts,  # noqa: E402
+                          fires_per_event, fresh_database, relay_backlog, service_env, stream_sequence,
+                          stream_url, wait_ready, wrk)
 from tests.servers import free_port  # noqa: E402
 
 MIXES = {"a": ("bench-a", 100), "b": ("bench-b", 1000)}
@@ -87,21 +88,24 @@ def main() -> int:
                    [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port), "--workers", str(args.workers)])
         tripcord = server(command, env, stack, work / "serve.log")
         wait_ready(f"http://127.0.0.1:{port}/readyz")
-        for mix in args.mixes:
+        for mix in dict.fromkeys([*args.mixes, *(["a"] if args.batch else [])]):  # batches go to mix a's tenant
             create_triggers(port, MIXES[mix][1], MIXES[mix][0])
         time.sleep(1.5)  # every worker's index polls the new triggers in
         for mix in args.mixes:
             tenant, triggers = MIXES[mix]
             ids = work / f"acknowledged-{mix}.txt"
+            before = fire_counts(database_url, tenant)
             results[mix] = measure(port, tripcord.pid, args.duration, args.connections, ids, tenant=tenant)
             results[mix]["behind"] = relay_backlog(database_url)
-            results[mix]["fires"] = fires_per_event(database_url, tenant)
+            results[mix]["fires"] = fires_per_event(before, fire_counts(database_url, tenant))
             checks.append(ids)
         if args.batch:
             ids = work / "acknowledged-batch.txt"
+            before = fire_counts(database_url, MIXES["a"][0])
             results["batch"] = measure(port, tripcord.pid, args.duration, max(4, args.connections // 8), ids,
                                        tenant=MIXES["a"][0], batch=args.batch)
             results["batch"]["behind"] = relay_backlog(database_url)
+            results["batch"]["fires"] = fires_per_event(before, fire_counts(database_url, MIXES["a"][0]))
             results["batch"]["events"] = results["batch"]["rps"] * args.batch
             checks.append(ids)
         acknowledged = {i for ids in checks for i in ids.read_text().split()}
