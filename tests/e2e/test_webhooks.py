@@ -124,6 +124,7 @@ async def test_a_webhook_slower_than_the_first_retry_is_not_sent_twice_and_idemp
 
     answer = await ingest(api, headers={"Idempotency-Key": "slow-hook"})
 
+    assert len(answer["actionsDispatched"]) == 1, answer  # the whole answer, should the hook have failed
     [dispatched] = answer["actionsDispatched"]
     await eventually(lambda: history(api, dispatched["dispatchId"]) == ["delivered", "delivered"], timeout=5)
     await asyncio.sleep(1.0)  # past the relay's grace: it must find the dispatch recorded, not send it again
