@@ -6,6 +6,7 @@ what storage must do with them.
 
 from dataclasses import dataclass, field
 
+from domain.customer_events import PAUSED
 from domain.dispatch import DispatchState
 from domain.idempotency import KeyClaim
 
@@ -31,6 +32,10 @@ class LoggedEvent:
     received_at_ms: int
     body: dict  # the stream message, exactly as published
     outcomes: tuple[TriggerOutcome, ...] = ()
+
+    def decided(self) -> list[TriggerOutcome]:
+        """The outcomes the trigger counters count: a paused trigger only leaves a trace."""
+        return [outcome for outcome in self.outcomes if outcome.outcome != PAUSED]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import psycopg
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from application.records import UnitOfWork
-from domain.customer_events import FIRED, PAUSED
+from domain.customer_events import FIRED
 from domain.idempotency import KEY_LIFETIME_MS
 from infrastructure.sql.tables import dispatches, event_log, idempotency, stream_acks, trigger_stats
 
@@ -201,9 +201,7 @@ def _log_row(unit: int, order: int, event) -> dict:
 
 def _counts(unit: int, event) -> list[dict]:
     rows = {}
-    for outcome in event.outcomes:
-        if outcome.outcome == PAUSED:  # a paused trigger only left a trace: nothing to count
-            continue
+    for outcome in event.decided():
         row = rows.setdefault(outcome.trigger_id, {"unit": unit, "tenant_id": event.tenant_id,
                                                    "trigger_id": outcome.trigger_id, "fired": 0, "cooldown": 0,
                                                    "frequency_capped": 0, "last_fired_at_ms": None})

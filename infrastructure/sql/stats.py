@@ -5,7 +5,7 @@ from collections import defaultdict
 from sqlalchemy import case, delete, func, select, text
 
 from application.records import LoggedEvent, TriggerOutcome, TriggerStats
-from domain.customer_events import FIRED, PAUSED
+from domain.customer_events import FIRED
 from domain.dispatch import DEAD, DELIVERED, RETRYING
 from infrastructure.sql.tables import dispatches, event_log, trigger_stats
 
@@ -20,9 +20,7 @@ class Tally:
         self.changes: dict[tuple[str, str], dict] = defaultdict(dict)
 
     def outcomes(self, logged: LoggedEvent) -> None:
-        for outcome in logged.outcomes:
-            if outcome.outcome == PAUSED:  # a paused trigger only left a trace: nothing to count
-                continue
+        for outcome in logged.decided():
             change = self.changes[(logged.tenant_id, outcome.trigger_id)]
             change[outcome.outcome] = change.get(outcome.outcome, 0) + 1
             if outcome.outcome == FIRED:
