@@ -91,23 +91,21 @@ def main() -> int:
         for mix in dict.fromkeys([*args.mixes, *(["a"] if args.batch else [])]):  # batches go to mix a's tenant
             create_triggers(port, MIXES[mix][1], MIXES[mix][0])
         time.sleep(1.5)  # every worker's index polls the new triggers in
-        for mix in args.mixes:
-            tenant, triggers = MIXES[mix]
-            ids = work / f"acknowledged-{mix}.txt"
+        def tripcord_run(name: str, tenant: str, connections: int, **load) -> dict:
+            """A run against Tripcord: its figures, the relay's backlog right after, and its fires per event."""
+            ids = work / f"acknowledged-{name}.txt"
             before = fire_counts(database_url, tenant)
-            results[mix] = measure(port, tripcord.pid, args.duration, args.connections, ids, tenant=tenant)
-            results[mix]["behind"] = relay_backlog(database_url)
-            results[mix]["fires"] = fires_per_event(before, fire_counts(database_url, tenant))
+            result = measure(port, tripcord.pid, args.duration, connections, ids, tenant=tenant, **load)
+            result["behind"] = relay_backlog(database_url)
+            result["fires"] = fires_per_event(before, fire_counts(database_url, tenant))
             checks.append(ids)
+            return result
+
+        for mix in args.mixes:
+            results[mix] = tripcord_run(mix, MIXES[mix][0], args.connections)
         if args.batch:
-            ids = work / "acknowledged-batch.txt"
-            before = fire_counts(database_url, MIXES["a"][0])
-            results["batch"] = measure(port, tripcord.pid, args.duration, max(4, args.connections // 8), ids,
-                                       tenant=MIXES["a"][0], batch=args.batch)
-            results["batch"]["behind"] = relay_backlog(database_url)
-            results["batch"]["fires"] = fires_per_event(before, fire_counts(database_url, MIXES["a"][0]))
+            results["batch"] = tripcord_run("batch", MIXES["a"][0], max(4, args.connections // 8), batch=args.batch)
             results["batch"]["events"] = results["batch"]["rps"] * args.batch
-            checks.append(ids)
         acknowledged = {i for ids in checks for i in ids.read_text().split()}
         guarantees = check_guarantees(database_url, nats_url, acknowledged, 100, first_sequence)
         if not args.skip_references:  # the machine may have changed pace meanwhile: the gauge is both
