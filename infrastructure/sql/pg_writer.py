@@ -6,8 +6,8 @@ as ONE short statement, a call of a function of ours that takes the event table'
 everything. Each kind of row travels as one JSON document (orjson writes it in C) that
 json_to_recordset expands, whatever the batch's size. In a function the big statement is planned
 once per connection, not per batch (planning it cost PostgreSQL 1.5 ms, more than running it),
-and the call itself is cheap to send and parse (a prepared statement in a psycopg pipeline cost
-the client more than the simple query saves).
+and the call itself is cheap to send and parse: a prepared statement whose documents are bound
+by the server, so no one quotes them into the statement's text or parses them back out of it.
 
 Under the lock nothing else writes the event store, the event log or a key, so the statement can
 tell exactly which units would record an aggregate version that exists (a cooldown another
@@ -155,8 +155,9 @@ class PostgresWriter:
             if self._connection is None:
                 self._connection = await psycopg.AsyncConnection.connect(**self.connect_args, autocommit=True,
                                                                          connect_timeout=5)
-            cursor = psycopg.AsyncClientCursor(self._connection)  # one statement: one implicit transaction
-            await cursor.execute(CALL, documents)
+            # One statement, one implicit transaction. Bound by the server, PostgreSQL spent 6-9 % less
+            # per event than on the same call with its documents quoted in (docs/PERFORMANCE.md).
+            cursor = await self._connection.execute(CALL, documents, prepare=True)
             refused.update(unit for (unit,) in await cursor.fetchall())
         except psycopg.Error as error:
             await self.close()
