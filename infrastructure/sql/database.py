@@ -52,7 +52,8 @@ def _custom_plans_only(dbapi_connection, _record) -> None:
     """psycopg prepares a statement run 5 times on a connection, and after 5 more PostgreSQL may
     plan it once for any parameters. For the relay's stretch that generic plan took 40–50 ms a
     stretch against 7–11 ms planned for its values; every statement of ours is short to plan, so
-    none is prepared. (The write function's plan is PL/pgSQL's own, kept per connection.)"""
+    none is prepared. (The writer's own connection prepares its call of the write function, which
+    has one plan whatever its documents; the statement inside is planned by PL/pgSQL, per connection.)"""
     dbapi_connection.prepare_threshold = None
 
 
