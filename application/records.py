@@ -68,7 +68,8 @@ class Unsettled:
     """What the relay looks at in one go: of a stretch of the event log, every event not streamed or
     with a fire that has no dispatch record (an implementation may add settled ones: the relay
     checks each), in log order and without bodies (None); the position the stretch began after (the
-    checkpoint, or a later position asked for), and the stretch's last position and size."""
+    checkpoint, or a later position asked for), and the stretch's last position and size. A stretch
+    that looked at nothing knows no position but the one asked for: it is both `after` and `through`."""
 
     entries: list[EventEntry]
     after: int

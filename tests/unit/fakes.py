@@ -50,11 +50,13 @@ class MemoryEventLog:
     def unsettled(self, after, limit):
         """Every event not streamed or with a fire: it cannot see dispatch records, which the port allows."""
         from application.records import Unsettled
-        after = max(after, self.position)
-        stretch = self.tail(after, limit)
+        start = max(after, self.position)
+        stretch = self.tail(start, limit)
+        if not stretch:
+            return Unsettled([], after, after, 0)
         maybe = [replace(e, event=replace(e.event, body=None)) for e in stretch
                  if e.stream_sequence is None or any(o.outcome == "fired" for o in e.event.outcomes)]
-        return Unsettled(maybe, after, stretch[-1].position if stretch else after, len(stretch))
+        return Unsettled(maybe, start, stretch[-1].position, len(stretch))
 
     def bodies(self, event_ids):
         return {e.event.event_id: e.event.body for e in self.entries if e.event.event_id in event_ids}
