@@ -11,6 +11,7 @@ superset of the conditions that hold, and those that run decide, so the verdicts
 ones of running every condition (tests/unit/test_condition_index_property.py holds it to that).
 """
 
+import weakref
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 
@@ -41,18 +42,18 @@ class ConditionIndex:
         lower: dict[tuple, list] = defaultdict(list)  # (field, kind, bisect) → [(threshold, slot)]
         upper: dict[tuple, list] = defaultdict(list)
         spans: dict[tuple, list] = defaultdict(list)  # (field, width class) → [(low, high, slot)] of numbers
-        required = [list(_required_leaves(condition.tree)) for condition in conditions]
+        required = [_required(condition) for condition in conditions]
         crowds: dict[tuple, int] = defaultdict(int)  # (field, kind, value) → conditions that require it
-        for leaves in required:
-            for key in {key for leaf in leaves if _indexable_equality(leaf) for key in _keys(leaf)}:
+        for _, keys in required:
+            for key in keys:
                 crowds[key] += 1
-        for slot, leaves in enumerate(required):
-            leaf = _narrowest(leaves, crowds)
+        for slot, (leaves, _) in enumerate(required):
+            leaf, keys = _narrowest(leaves, crowds)
             if leaf is None:
                 self.always.append(slot)
-            elif leaf.operator in EQUALITY:
-                for value in (leaf.value if leaf.operator == "in" else [leaf.value]):
-                    equal[leaf.field][(kind_of(value), value)].append(slot)
+            elif keys is not None:
+                for field, kind, value in keys:
+                    equal[field][(kind, value)].append(slot)
             elif leaf.operator == "between" and kind_of(leaf.value[0]) == "number":
                 low, high = leaf.value
                 spans[(leaf.field, _width_class(high - low))].append((low, high, slot))
@@ -121,19 +122,36 @@ def _spanner(field: str, entries: list):
     return search
 
 
-def _narrowest(leaves: list[Leaf], crowds: dict) -> Leaf | None:
-    """The required leaf likely to let the fewest conditions through: an equality on a value few
-    conditions share, else a range; None when no leaf can be indexed (the condition always runs)."""
-    best, fewest = None, None
-    for leaf in leaves:
-        if _indexable_equality(leaf):
-            through = max(crowds[key] for key in _keys(leaf))
+# A condition's required leaves, worked out once however often its type's index is rebuilt: one
+# changed trigger rebuilds the index of every condition on its type (docs/PERFORMANCE.md).
+_REQUIRED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _required(condition: Condition) -> tuple:
+    """(leaves, keys): each required leaf with the equality keys it is indexable by (None: it is
+    not), and the keys of them all, each once."""
+    found = _REQUIRED.get(condition)
+    if found is None:
+        leaves = tuple((leaf, tuple(_keys(leaf)) if _indexable_equality(leaf) else None)
+                       for leaf in _required_leaves(condition.tree))
+        found = _REQUIRED[condition] = (leaves, frozenset(key for _, keys in leaves if keys for key in keys))
+    return found
+
+
+def _narrowest(leaves: tuple, crowds: dict) -> tuple:
+    """The required leaf likely to let the fewest conditions through, with its keys: an equality on
+    a value few conditions share, else a range; (None, None) when no leaf can be indexed (the
+    condition always runs)."""
+    best, fewest = (None, None), None
+    for leaf, keys in leaves:
+        if keys is not None:
+            through = max(crowds[key] for key in keys)
         elif leaf.operator in LOWER or leaf.operator in UPPER:
             through = CROWDED + 0.5  # unknown: as good as a crowded value, and an equality wins a tie
         else:
             continue
         if fewest is None or through < fewest:
-            best, fewest = leaf, through
+            best, fewest = (leaf, keys), through
     return best
 
 
