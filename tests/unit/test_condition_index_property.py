@@ -40,8 +40,10 @@ def test_the_index_agrees_with_running_every_condition(raw_conditions, data, env
     compiled = tuple(parsed(raw) for raw in raw_conditions)
 
     indexed = ConditionIndex(compiled).verdicts(data, envelope)
+    rebuilt = ConditionIndex(compiled[::-1]).verdicts(data, envelope)  # from the analyses the first build kept
 
     assert indexed == [condition.matches(data, envelope) for condition in compiled]
+    assert rebuilt == indexed[::-1]
 
 
 def row(n: int, condition: dict, priority: int) -> dict:
