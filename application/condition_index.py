@@ -28,46 +28,46 @@ UPPER = {"less_than": bisect_right, "less_than_or_equal": bisect_left}
 
 
 def evaluator(conditions: tuple[Condition, ...]):
-    """hits(data, envelope) → the positions of the conditions that hold: indexed when there are many."""
+    """hits(data, envelope) → the conditions that hold, in no order: indexed when there are many."""
     if len(conditions) < INDEXED_FROM:
-        return lambda data, envelope: [n for n, condition in enumerate(conditions) if condition.matches(data, envelope)]
+        return lambda data, envelope: [condition for condition in conditions if condition.matches(data, envelope)]
     return ConditionIndex(conditions).hits
 
 
 class ConditionIndex:
     def __init__(self, conditions: tuple[Condition, ...]):
         self.conditions = conditions
-        self.always: list[int] = []  # conditions with no leaf to index: each runs
-        equal: dict[str, dict] = defaultdict(lambda: defaultdict(list))  # field → (kind, value) → slots
-        lower: dict[tuple, list] = defaultdict(list)  # (field, kind, bisect) → [(threshold, slot)]
+        self.always: list[Condition] = []  # conditions with no leaf to index: each runs
+        equal: dict[str, dict] = defaultdict(lambda: defaultdict(list))  # field → (kind, value) → conditions
+        lower: dict[tuple, list] = defaultdict(list)  # (field, kind, bisect) → [(threshold, condition)]
         upper: dict[tuple, list] = defaultdict(list)
-        spans: dict[tuple, list] = defaultdict(list)  # (field, width class) → [(low, high, slot)] of numbers
+        spans: dict[tuple, list] = defaultdict(list)  # (field, width class) → [(low, high, condition)] of numbers
         required = [_required(condition) for condition in conditions]
         crowds: dict[tuple, int] = defaultdict(int)  # (field, kind, value) → conditions that require it
         for _, keys in required:
             for key in keys:
                 crowds[key] += 1
-        for slot, (leaves, _) in enumerate(required):
+        for condition, (leaves, _) in zip(conditions, required):
             leaf, keys = _narrowest(leaves, crowds)
             if leaf is None:
-                self.always.append(slot)
+                self.always.append(condition)
             elif keys is not None:
                 for field, kind, value in keys:
-                    equal[field][(kind, value)].append(slot)
+                    equal[field][(kind, value)].append(condition)
             elif leaf.operator == "between" and kind_of(leaf.value[0]) == "number":
                 low, high = leaf.value
-                spans[(leaf.field, _width_class(high - low))].append((low, high, slot))
+                spans[(leaf.field, _width_class(high - low))].append((low, high, condition))
             else:
                 threshold = leaf.value[0] if leaf.operator == "between" else leaf.value
                 side, cut = (lower, LOWER[leaf.operator]) if leaf.operator in LOWER else (upper, UPPER[leaf.operator])
-                side[(leaf.field, kind_of(threshold), cut)].append((threshold, slot))
+                side[(leaf.field, kind_of(threshold), cut)].append((threshold, condition))
         self.equal = [(resolver(field), dict(values)) for field, values in equal.items()]
         self.searches = [*(_bisector(field, kind, cut, entries, True) for (field, kind, cut), entries in lower.items()),
                          *(_bisector(field, kind, cut, entries, False) for (field, kind, cut), entries in upper.items()),
                          *(_spanner(field, entries) for (field, _), entries in spans.items())]
 
-    def hits(self, data, envelope) -> list[int]:
-        """The positions of the conditions that hold, in order."""
+    def hits(self, data, envelope) -> list[Condition]:
+        """The conditions that hold, in no order."""
         found = set(self.always)
         for resolve, values in self.equal:
             actual = resolve(data, envelope)
@@ -76,19 +76,18 @@ class ConditionIndex:
                 found.update(values.get((kind, actual), ()))
         for search in self.searches:
             search(data, envelope, found)
-        conditions = self.conditions
-        return sorted(slot for slot in found if conditions[slot].matches(data, envelope))
+        return [condition for condition in found if condition.matches(data, envelope)]
 
     def verdicts(self, data, envelope) -> list[bool]:
         """One bool per condition, in order (what running each would say)."""
         held = set(self.hits(data, envelope))
-        return [slot in held for slot in range(len(self.conditions))]
+        return [condition in held for condition in self.conditions]
 
 
 def _bisector(field: str, kind: str, cut, entries: list, below: bool):
-    """Adds to `found` the slots whose threshold is on the right side of the event's value."""
+    """Adds to `found` the conditions whose threshold is on the right side of the event's value."""
     entries.sort(key=lambda entry: entry[0])
-    thresholds, slots = [t for t, _ in entries], [s for _, s in entries]
+    thresholds, held = [t for t, _ in entries], [c for _, c in entries]
     resolve = resolver(field)
 
     def search(data, envelope, found: set) -> None:
@@ -96,7 +95,7 @@ def _bisector(field: str, kind: str, cut, entries: list, below: bool):
         if actual is MISSING or (KIND_OF_TYPE.get(actual.__class__) or kind_of(actual)) != kind:
             return
         at = cut(thresholds, actual)
-        found.update(slots[:at] if below else slots[at:])
+        found.update(held[:at] if below else held[at:])
     return search
 
 
@@ -110,7 +109,7 @@ def _spanner(field: str, entries: list):
     """Adds to `found` the ranges of numbers whose low end is at most the value and at least the value
     less the group's widest range: those that may hold it (the condition then runs in full)."""
     entries.sort(key=lambda entry: entry[0])
-    lows, slots = [low for low, _, _ in entries], [slot for _, _, slot in entries]
+    lows, held = [low for low, _, _ in entries], [condition for _, _, condition in entries]
     widest = max(high - low for low, high, _ in entries)
     resolve = resolver(field)
 
@@ -118,7 +117,7 @@ def _spanner(field: str, entries: list):
         actual = resolve(data, envelope)
         if actual is MISSING or KIND_OF_TYPE.get(actual.__class__) != "number":
             return
-        found.update(slots[bisect_left(lows, actual - widest):bisect_right(lows, actual)])
+        found.update(held[bisect_left(lows, actual - widest):bisect_right(lows, actual)])
     return search
 
 

@@ -144,7 +144,7 @@ class TriggerIndex:
         triggers, held_by = evaluation.triggers, evaluation.held_by
         if len(hits) == 1:
             return [triggers[n] for n in held_by[hits[0]]]
-        return [triggers[n] for n in sorted(n for slot in hits for n in held_by[slot])]
+        return [triggers[n] for n in sorted(n for condition in hits for n in held_by[condition])]
 
     def candidates(self, tenant_id: str, event_types: tuple[str, ...]) -> tuple[IndexedTrigger, ...]:
         """The tenant's active triggers for any of these types, in evaluation order."""
@@ -185,23 +185,26 @@ class TriggerIndex:
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """The candidates for an event's types, their distinct conditions, which of those each candidate
-    holds, and how the conditions are run (indexed when there are many)."""
+    """The candidates for an event's types, which of them hold each distinct condition, and how the
+    conditions are run (indexed when there are many)."""
 
     triggers: tuple
-    conditions: tuple
-    held_by: tuple  # per condition, the positions of the candidates that hold it
-    hits: object  # (data, envelope) → the positions of the conditions that hold
+    held_by: dict  # each distinct condition → the positions of the candidates that hold it
+    hits: object  # (data, envelope) → the conditions that hold, in no order
 
 
-def _evaluation(types: dict, event_types: tuple[str, ...]) -> Evaluation:
+def _evaluation(types: dict, event_types: tuple[str, ...], previous: Evaluation | None = None) -> Evaluation:
     lists = [types.get(t, ()) for t in event_types]
     triggers = lists[0] if len(lists) == 1 else tuple(merge(*lists, key=_order))
     held_by: dict[Condition, list[int]] = {}
     for position, trigger in enumerate(triggers):
         held_by.setdefault(trigger.condition, []).append(position)
-    conditions = tuple(held_by)
-    return Evaluation(triggers, conditions, tuple(map(tuple, held_by.values())), evaluator(conditions))
+    held_by = {condition: tuple(positions) for condition, positions in held_by.items()}
+    # The same conditions as before (a trigger renamed, moved in priority, or sent to one more
+    # action with a condition another trigger holds): the index that finds them still serves.
+    if previous is not None and previous.held_by.keys() == held_by.keys():
+        return Evaluation(triggers, held_by, previous.hits)
+    return Evaluation(triggers, held_by, evaluator(tuple(held_by)))
 
 
 def _evaluations(types: dict, previous: dict, changed: set[str]) -> dict[tuple[str, ...], Evaluation]:
@@ -209,7 +212,7 @@ def _evaluations(types: dict, previous: dict, changed: set[str]) -> dict[tuple[s
     type takes part in is kept as it was: a change to a page_view trigger leaves alone the index of
     the tenant's 10,000 conditions on purchase (docs/PERFORMANCE.md)."""
     return {event_types: (previous[event_types] if event_types in previous and changed.isdisjoint(event_types)
-                          else _evaluation(types, event_types))
+                          else _evaluation(types, event_types, previous.get(event_types)))
             for event_types in map(trigger_event_types, INGEST_TYPES)}
 
 

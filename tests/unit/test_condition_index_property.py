@@ -65,3 +65,38 @@ def test_the_triggers_that_match_are_the_naive_loop_s_in_evaluation_order(trigge
 
     naive = [t for t in index.candidates("t1", ("purchase", "outcome.recorded")) if t.condition.matches(data, envelope)]
     assert [t.trigger_id for t in found] == [t.trigger_id for t in naive]
+
+
+# A change to one trigger: its condition kept (None), one taken from another trigger (an int), or a
+# new one; a priority; deleted or not.
+changes = st.lists(st.tuples(st.integers(0, 59), st.none() | st.integers(0, 59) | mixed, st.integers(0, 5),
+                             st.booleans()), min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(mixed, st.integers(0, 5)), min_size=INDEXED_FROM, max_size=60), changes, flat_data,
+       envelopes)
+def test_after_each_change_the_triggers_that_match_are_still_the_naive_loop_s(triggers, changes, data, envelope):
+    for condition, _ in triggers:
+        parsed(condition)
+    index = TriggerIndex(PlainTemplates())
+    rows = [row(n, condition, priority) for n, (condition, priority) in enumerate(triggers)]
+    index.apply(rows, len(rows))
+    position = len(rows)
+    for n, condition, priority, deleted in changes:
+        n, position = n % len(rows), position + 1
+        if isinstance(condition, int):  # the same condition as another trigger's: shared, not new
+            condition = rows[condition % len(rows)]["condition"]
+        elif condition is None:
+            condition = rows[n]["condition"]
+        else:
+            parsed(condition)
+        rows[n] = {**rows[n], "condition": condition, "priority": priority, "deleted": deleted, "position": position}
+        index.apply([rows[n]], position)
+
+        found = index.matching("t1", ("purchase", "outcome.recorded"), data, envelope)
+
+        live = [r for r in rows if not r["deleted"]]
+        naive = [r["trigger_id"] for r in sorted(live, key=lambda r: (-r["priority"], r["created_at"], r["trigger_id"]))
+                 if Condition.parse(r["condition"]).matches(data, envelope)]
+        assert [t.trigger_id for t in found] == naive
