@@ -199,7 +199,6 @@ def _evaluation(types: dict, event_types: tuple[str, ...], previous: Evaluation 
     held_by: dict[Condition, list[int]] = {}
     for position, trigger in enumerate(triggers):
         held_by.setdefault(trigger.condition, []).append(position)
-    held_by = {condition: tuple(positions) for condition, positions in held_by.items()}
     # The same conditions as before (a trigger renamed, moved in priority, or sent to one more
     # action with a condition another trigger holds): the index that finds them still serves.
     if previous is not None and previous.held_by.keys() == held_by.keys():
